@@ -1,0 +1,159 @@
+"""Photos as RGB uint8 arrays: offline samples, files and URLs.
+
+The offline catalogue (`data/samples.json`) names photos that installed
+packages ship, with the package they come from and the ImageNet classes a
+good model should see in them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from skimage.transform import resize
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+CATALOGUE = DATA_DIR / "samples.json"
+MIN_SIDE = 32  # below this an upsampled photo is a flat smear with nothing to explain
+URL_TIMEOUT_SECONDS = 15
+URL_MAX_BYTES = 30 * 1024 * 1024
+
+
+class ImageLoadError(ValueError):
+    """The image source cannot be read; the message says what to do."""
+
+
+@lru_cache(maxsize=1)
+def sample_catalogue() -> dict[str, dict]:
+    """Offline sample photos by name: source package, loader, expected classes."""
+    return {entry["name"]: entry for entry in json.loads(CATALOGUE.read_text())["samples"]}
+
+
+def load_image(source: str | Path | np.ndarray, size: int | None = None) -> np.ndarray:
+    """An RGB uint8 array from a sample name, a file path, an http(s) URL or an array.
+
+    With `size`, the largest centred square is cropped and resized to
+    size x size, which is how the models see a photo.
+    """
+    if isinstance(source, np.ndarray):
+        image = _to_rgb_uint8(Image.fromarray(source))
+    elif str(source) in sample_catalogue():
+        image = _load_sample(sample_catalogue()[str(source)])
+    elif str(source).startswith(("http://", "https://")):
+        image = _decode(_download(str(source)), str(source))
+    else:
+        image = _load_path(Path(source))
+    if min(image.shape[:2]) < MIN_SIDE:
+        raise ImageLoadError(
+            f"image {_describe(source)} is {image.shape[1]}x{image.shape[0]} pixels; "
+            f"use a photo at least {MIN_SIDE} pixels on each side"
+        )
+    return center_crop_resize(image, size) if size is not None else image
+
+
+def center_crop_resize(image: np.ndarray, size: int, aspect: float = 1.0) -> np.ndarray:
+    """Crop the largest centred region of width/height `aspect`, resize to height `size`."""
+    height, width = image.shape[:2]
+    crop_h = min(height, int(round(width / aspect)))
+    crop_w = min(width, int(round(crop_h * aspect)))
+    top, left = (height - crop_h) // 2, (width - crop_w) // 2
+    crop = image[top : top + crop_h, left : left + crop_w]
+    out_shape = (size, int(round(size * aspect)))
+    resized = resize(crop, out_shape, order=1, anti_aliasing=True, preserve_range=True)
+    return np.clip(np.rint(resized), 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class Composite:
+    """Two photos side by side: a known answer to "where is each class?"."""
+
+    image: np.ndarray
+    left: str
+    right: str
+
+    def half_mask(self, side: str) -> np.ndarray:
+        """Boolean HxW mask of the 'left' or 'right' half."""
+        if side not in ("left", "right"):
+            raise ValueError(f"side must be 'left' or 'right', not {side!r}")
+        mask = np.zeros(self.image.shape[:2], dtype=bool)
+        middle = self.image.shape[1] // 2
+        mask[:, :middle] = side == "left"
+        mask[:, middle:] = side == "right"
+        return mask
+
+
+def side_by_side(left: str, right: str, size: int) -> Composite:
+    """A size x size composite: each photo's centre, half as wide as tall."""
+    halves = [center_crop_resize(load_image(name), size, aspect=0.5) for name in (left, right)]
+    return Composite(image=np.concatenate(halves, axis=1), left=str(left), right=str(right))
+
+
+def _load_sample(entry: dict) -> np.ndarray:
+    module_name, function_name = entry["loader"].rsplit(".", 1)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        raise ImageLoadError(
+            f"sample {entry['name']!r} comes from the package {entry['package']}: pip install {entry['package']}"
+        ) from error
+    loaded = getattr(module, function_name)(*entry.get("args", []))
+    if isinstance(loaded, np.ndarray):
+        return _to_rgb_uint8(Image.fromarray(loaded))
+    return _load_path(Path(getattr(loaded, "name", loaded)))
+
+
+def _load_path(path: Path) -> np.ndarray:
+    if not path.is_file():
+        names = ", ".join(sample_catalogue())
+        raise ImageLoadError(f"no image file at {path}; give an existing path, an http(s) URL or a sample name ({names})")
+    return _decode(path.read_bytes(), str(path))
+
+
+def _download(url: str) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=URL_TIMEOUT_SECONDS) as response:
+            data = response.read(URL_MAX_BYTES + 1)
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise ImageLoadError(
+            f"could not download {url} ({getattr(error, 'reason', error)}); check the address and the "
+            "connection, or save the photo and pass its path"
+        ) from error
+    if len(data) > URL_MAX_BYTES:
+        raise ImageLoadError(f"{url} is larger than {URL_MAX_BYTES // 2**20} MB; download a smaller photo")
+    return data
+
+
+def _decode(data: bytes, origin: str) -> np.ndarray:
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise ImageLoadError(f"{origin} is not an image that Pillow can read (PNG, JPEG, ...): {error}") from error
+    return _to_rgb_uint8(image)
+
+
+def _to_rgb_uint8(image: Image.Image) -> np.ndarray:
+    """Grayscale, palette, RGBA and 16-bit images become 8-bit RGB."""
+    if image.mode.startswith("I") or image.mode == "F":  # 16/32-bit integer or float grayscale
+        values = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if values.max(initial=0) > 255 else 255.0
+        image = Image.fromarray(np.uint8(np.clip(values / peak * 255.0, 0, 255).round())).convert("RGB")
+    elif image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba).convert("RGB")
+    else:
+        image = image.convert("RGB")
+    return np.asarray(image, dtype=np.uint8).copy()
+
+
+def _describe(source) -> str:
+    return "array" if isinstance(source, np.ndarray) else repr(str(source))
