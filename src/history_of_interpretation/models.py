@@ -34,6 +34,11 @@ class ModelUnavailableError(RuntimeError):
     """The model cannot be loaded here; the message says what to do."""
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
 @dataclass
 class ModelBundle:
     """A classifier and what attribution methods need to know about it."""
@@ -58,9 +63,7 @@ class ModelBundle:
         )
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        logits = self.logits(images)
-        shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-        return shifted / shifted.sum(axis=-1, keepdims=True)
+        return softmax(self.logits(images))
 
     def top_k(self, image: np.ndarray, k: int = 5) -> list[tuple[int, str, float]]:
         """The k most probable classes of one image: (index, name, probability)."""

@@ -1,0 +1,38 @@
+"""Gradient maps: vanilla gradients (Simonyan et al., 2013), guided backprop
+(Springenberg et al., 2014) and SmoothGrad (Smilkov et al., 2017)."""
+
+from __future__ import annotations
+
+import numpy as np
+import saliency.core as saliency
+
+
+def vanilla_gradient(context):
+    calls = context.calls
+    return saliency.GradientSaliency().GetMask(context.x, calls.call_model_function, context.call_args), {}
+
+
+def guided_backprop(context):
+    calls = context.guided_calls
+    return saliency.GradientSaliency().GetMask(context.x, calls.call_model_function, context.call_args), {}
+
+
+def smoothgrad(context, base: str = "vanilla_gradient", samples: int = 25, noise: float = 0.15,
+               magnitude: bool = False, seed: int = 0):
+    """Average the base method's gradient over noisy copies of the image.
+
+    PAIR's `GetSmoothedMask` runs one sample per model call and draws from the
+    global `np.random`; here the samples run in batches and the noise comes
+    from a seeded generator (the draw does not depend on the batch size).
+    `noise` is the standard deviation as a fraction of the input's range.
+    """
+    calls = {"vanilla_gradient": context.calls, "guided_backprop": context.guided_calls}[base]
+    rng = np.random.default_rng(seed)
+    stdev = noise * float(context.x.max() - context.x.min())
+    total = np.zeros_like(context.x, dtype=np.float64)
+    for start in range(0, samples, calls.batch_size):
+        count = min(calls.batch_size, samples - start)
+        noisy = context.x[None] + rng.normal(0.0, stdev, (count, *context.x.shape)).astype(np.float32)
+        gradients = calls.input_gradients(noisy, context.target)[0]
+        total += (gradients * gradients if magnitude else gradients).sum(axis=0)
+    return (total / samples).astype(np.float32), {"stdev": stdev}

@@ -1,0 +1,105 @@
+"""Integrated gradients (Sundararajan et al., 2017) and Blur IG (Xu et al., 2020).
+
+Both integrate the gradient along a path of images that ends at the photo;
+the attributions add up to the change in the class logit along the path
+(completeness), which each result reports as a relative error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import saliency.core as saliency
+
+from .blur import gaussian_blur_with_derivative
+
+PATH_RULES = ("midpoint", "trapezoid", "pair")
+
+
+def path_weights(steps: int, rule: str) -> tuple[np.ndarray, np.ndarray]:
+    """Points in [0, 1] along the path and the weight of each in the integral.
+
+    "pair" is saliency.core's rule: `linspace(0, 1, steps)` with weight
+    1/steps each, which over-weights the end of the path.
+    """
+    if rule == "midpoint":
+        return (np.arange(steps) + 0.5) / steps, np.full(steps, 1.0 / steps)
+    if rule == "trapezoid":
+        if steps == 1:
+            return np.array([1.0]), np.array([1.0])
+        weights = np.full(steps, 1.0 / (steps - 1))
+        weights[[0, -1]] /= 2
+        return np.linspace(0.0, 1.0, steps), weights
+    if rule == "pair":
+        return np.linspace(0.0, 1.0, steps), np.full(steps, 1.0 / steps)
+    raise ValueError(f"unknown path rule {rule!r}; choose one of {', '.join(PATH_RULES)}")
+
+
+def baseline_image(context, baseline) -> np.ndarray:
+    """'black', 'white', 'gray' or an RGB uint8 array, as model input."""
+    named = {"black": 0.0, "gray": 128.0, "white": 255.0}
+    if isinstance(baseline, str):
+        if baseline not in named:
+            raise ValueError(f"unknown baseline {baseline!r}; use {', '.join(named)} or an image array")
+        return np.full_like(context.x, context.bundle.preprocess(np.float32(named[baseline])))
+    baseline = np.asarray(baseline)
+    if baseline.shape != context.image.shape:
+        raise ValueError(f"baseline image has shape {baseline.shape}; it must match the image, {context.image.shape}")
+    return context.bundle.preprocess(baseline)
+
+
+def integrated_gradients(context, steps: int = 32, baseline="black", rule: str = "midpoint"):
+    start = baseline_image(context, baseline)
+    calls, target = context.calls, context.target
+    if rule == "pair":
+        attribution = saliency.IntegratedGradients().GetMask(
+            context.x, calls.call_model_function, context.call_args,
+            x_baseline=start, x_steps=steps, batch_size=calls.batch_size,
+        )
+    else:
+        alphas, weights = path_weights(steps, rule)
+        difference = context.x - start
+        total = np.zeros_like(context.x, dtype=np.float64)
+        for first in range(0, steps, calls.batch_size):
+            chunk = slice(first, first + calls.batch_size)
+            points = start[None] + alphas[chunk, None, None, None].astype(np.float32) * difference[None]
+            gradients = calls.input_gradients(points, target)[0]
+            total += np.tensordot(weights[chunk], gradients, axes=1)
+        attribution = total * difference
+    end_logits = calls.logits(np.stack([context.x, start]))[:, target]
+    return attribution.astype(np.float32), completeness(attribution, end_logits[0] - end_logits[1])
+
+
+def blur_ig(context, steps: int = 32, max_sigma: float = 50.0):
+    """Integrate from a blurred photo (sigma = max_sigma) back to the photo.
+
+    saliency.core.BlurIG blurs with scipy twice per step and estimates the
+    derivative in sigma by a finite difference, which costs more than the
+    network; here the blur and its exact derivative in sigma are two small
+    matrix products per axis (see `blur.py`), and the sigmas are midpoints.
+    """
+    calls, target = context.calls, context.target
+    sigma_step = max_sigma / steps
+    sigmas = (np.arange(steps) + 0.5) * sigma_step
+    total = np.zeros_like(context.x, dtype=np.float64)
+    blur_seconds = 0.0
+    for first in range(0, steps, calls.batch_size):
+        blurred, derivative, seconds = gaussian_blur_with_derivative(context.x, sigmas[first : first + calls.batch_size])
+        blur_seconds += seconds
+        gradients = calls.input_gradients(blurred, target)[0]
+        total += np.einsum("nhwc,nhwc->hwc", gradients, derivative, dtype=np.float64) * sigma_step
+    attribution = -total  # the path runs from blurred (large sigma) to sharp (sigma 0)
+    most_blurred, _, seconds = gaussian_blur_with_derivative(context.x, np.array([max_sigma]))
+    end_logits = calls.logits(np.concatenate([context.x[None], most_blurred]))[:, target]
+    extras = completeness(attribution, end_logits[0] - end_logits[1])
+    extras["blur_seconds"] = blur_seconds + seconds
+    return attribution.astype(np.float32), extras
+
+
+def completeness(attribution: np.ndarray, logit_difference: float) -> dict:
+    """How far the attributions' sum is from f(photo) - f(path start), relatively."""
+    total = float(np.sum(attribution, dtype=np.float64))
+    return {
+        "attribution_sum": total,
+        "logit_difference": float(logit_difference),
+        "completeness_error": float(abs(total - logit_difference) / max(abs(logit_difference), 1e-12)),
+    }

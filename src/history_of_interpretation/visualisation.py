@@ -1,0 +1,107 @@
+"""Turn attribution maps into the article's pictures, and save figures safely.
+
+Three looks: grayscale magnitude (the gradient papers), diverging red/blue
+for signed maps (leave-one-out, integrated gradients) and a heat overlay on
+the photo (Grad-CAM). Each panel gets a colour bar and a title naming the
+class and its probability.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+import matplotlib.pyplot as plt
+import numpy as np
+import saliency.core as saliency
+
+STYLES = ("grayscale", "diverging", "heat")
+PNG_METADATA = {"Software": None}  # no version stamp: a rerun writes the same bytes
+
+
+def as_grayscale(attribution: np.ndarray, percentile: float = 99) -> np.ndarray:
+    """Magnitude in [0, 1]: |map| summed over colour, clipped at a percentile (PAIR's look)."""
+    return saliency.VisualizeImageGrayscale(_three_d(attribution), percentile=percentile)
+
+
+def as_diverging(attribution: np.ndarray, percentile: float = 99) -> np.ndarray:
+    """Signed map in [-1, 1]: summed over colour, scaled by a percentile of |map|."""
+    summed = np.sum(_three_d(attribution), axis=2)
+    span = np.percentile(np.abs(summed), percentile)
+    return np.clip(summed / span, -1.0, 1.0) if span > 0 else np.zeros_like(summed)
+
+
+def as_heat(attribution: np.ndarray) -> np.ndarray:
+    """Positive part in [0, 1], scaled by its maximum (for Grad-CAM-like maps)."""
+    summed = np.sum(_three_d(attribution), axis=2)
+    positive = np.maximum(summed, 0.0)
+    peak = positive.max()
+    return positive / peak if peak > 0 else positive
+
+
+def _three_d(attribution: np.ndarray) -> np.ndarray:
+    attribution = np.asarray(attribution, dtype=np.float32)
+    return attribution[..., None] if attribution.ndim == 2 else attribution
+
+
+def show_map(ax, attribution: np.ndarray, style: str = "grayscale", image: np.ndarray | None = None,
+             title: str | None = None, colorbar: bool = True):
+    """Draw one map on `ax` in one of STYLES; 'heat' lays it over `image`."""
+    if style == "grayscale":
+        artist = ax.imshow(as_grayscale(attribution), cmap="gray", vmin=0, vmax=1)
+    elif style == "diverging":
+        artist = ax.imshow(as_diverging(attribution), cmap="RdBu_r", vmin=-1, vmax=1)
+    elif style == "heat":
+        if image is None:
+            raise ValueError("the 'heat' style lays the map over the photo: pass image=")
+        ax.imshow(image)
+        artist = ax.imshow(as_heat(attribution), cmap="jet", alpha=0.5, vmin=0, vmax=1)
+    else:
+        raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
+    _tidy(ax, title)
+    if colorbar:
+        ax.figure.colorbar(artist, ax=ax, fraction=0.046, pad=0.03)
+    return artist
+
+
+def show_image(ax, image: np.ndarray, title: str | None = None):
+    ax.imshow(image)
+    _tidy(ax, title)
+
+
+def _tidy(ax, title):
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=10)
+
+
+def class_title(result, prefix: str | None = None) -> str:
+    """'Grad-CAM · tabby (87%)' from a result."""
+    head = f"{prefix}\n" if prefix else ""
+    return f"{head}{result.label} ({result.probability:.0%})"
+
+
+def figure_grid(rows: int, columns: int, panel_size: float = 2.8):
+    """A figure of rows x columns panels, always as a 2-D array of axes."""
+    figure, axes = plt.subplots(rows, columns, figsize=(panel_size * columns, panel_size * rows + 0.3),
+                                squeeze=False, layout="constrained")
+    return figure, axes
+
+
+def save_figure(figure, path: str | Path, dpi: int = 110) -> Path:
+    """Write a PNG atomically: a failed save leaves any earlier file untouched."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"figures are saved as PNG; {path} does not end in .png")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".png.partial")
+    os.close(handle)
+    try:
+        figure.savefig(temporary, dpi=dpi, format="png", metadata=PNG_METADATA, facecolor="white")
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    return path
