@@ -49,3 +49,10 @@ def fingerprint(result) -> str:
         f"p99/mean {_significant(np.percentile(magnitude, 99) / mean)}, "
         f"top5% share {_significant(top_share)}, peak cell ({row},{col})"
     )
+
+
+def cost_table(results) -> str:
+    """A markdown table of what each result cost: passes through the network and seconds."""
+    lines = ["| method | class | passes | seconds |", "|---|---|---:|---:|"]
+    lines += [f"| {r.method} | {r.label} | {r.passes} | {r.seconds:.2f} |" for r in results]
+    return "\n".join(lines)

@@ -92,7 +92,8 @@ class Composite:
 
 def side_by_side(left: str, right: str, size: int) -> Composite:
     """A size x size composite: each photo's centre, half as wide as tall."""
-    halves = [center_crop_resize(load_image(name), size, aspect=0.5) for name in (left, right)]
+    widths = (size // 2, size - size // 2)  # odd sizes (InceptionV3's 299) still make a square
+    halves = [center_crop_resize(load_image(name), size, aspect=width / size) for name, width in zip((left, right), widths)]
     return Composite(image=np.concatenate(halves, axis=1), left=str(left), right=str(right))
 
 
@@ -144,7 +145,7 @@ def _to_rgb_uint8(image: Image.Image) -> np.ndarray:
     """Grayscale, palette, RGBA and 16-bit images become 8-bit RGB."""
     if image.mode.startswith("I") or image.mode == "F":  # 16/32-bit integer or float grayscale
         values = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if values.max(initial=0) > 255 else 255.0
+        peak = 65535.0 if image.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
         image = Image.fromarray(np.uint8(np.clip(values / peak * 255.0, 0, 255).round())).convert("RGB")
     elif image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")

@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from .checkpoint import read_state_dict, sha256_of
+from .checkpoint import CheckpointError, read_state_dict, sha256_of
 from .labels import imagenet_labels
 
 CACHE_ENV = "HISTORY_OF_INTERPRETATION_CACHE"
@@ -225,6 +225,8 @@ def _lite_preprocess(images: np.ndarray) -> np.ndarray:
 def _load_lite(name: str, checkpoint: str | Path | None) -> ModelBundle:
     variant = LITE_VARIANTS[name]
     checkpoint = Path(checkpoint) if checkpoint is not None else _packaged_checkpoint(variant, name)
+    if not checkpoint.is_file():
+        raise CheckpointError(f"checkpoint {checkpoint} does not exist; pass the path of a .pth file")
     model, prefixes = build_efficientnet_lite(variant)
     cached = cache_dir() / f"{name}-{sha256_of(checkpoint)[:16]}.weights.h5"
     if not _load_cached_weights(model, cached):

@@ -1,0 +1,101 @@
+"""Run the chapters with papermill: one notebook in place, or the whole series elsewhere.
+
+    python -m history_of_interpretation.series --notebook notebooks/04_grad_cam.ipynb
+    python -m history_of_interpretation.series --image rocket --model efficientnet_lite2 --out out/rocket
+
+The first form is what `make figures` runs: it executes the notebook with its
+own parameters and replaces it only once the run has succeeded. The second
+reruns every chapter on another image or model into OUT (executed notebooks
+and figures), never touching notebooks/ or figures/; its parameters are
+checked before any notebook runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .images import ImageLoadError, load_image
+from .models import MODEL_NAMES, ModelUnavailableError, load_model
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK_DIR = ROOT / "notebooks"
+FIGURE_DIR = ROOT / "figures"
+
+
+def chapters() -> list[Path]:
+    return sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def run_notebook(notebook: Path, output: Path, parameters: dict | None = None) -> float:
+    """Execute `notebook` into `output` (atomically); return the seconds it took."""
+    import papermill
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=output.parent, suffix=".ipynb.partial")
+    os.close(handle)
+    started = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(notebook), temporary, parameters=parameters or {}, cwd=str(NOTEBOOK_DIR),
+            kernel_name="python3", progress_bar=False, log_output=False,
+        )
+        os.replace(temporary, output)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    return time.perf_counter() - started
+
+
+def check_series_parameters(image: str, model: str, out: str) -> Path:
+    """Fail before any notebook runs: the model loads, the image loads, OUT is not figures/."""
+    if not out:
+        raise ValueError("give OUT=<folder> for the rerun's notebooks and figures")
+    out_dir = Path(out).resolve()
+    if out_dir in (FIGURE_DIR, NOTEBOOK_DIR, ROOT):
+        raise ValueError(f"OUT={out} would overwrite the published series; choose another folder")
+    if model not in MODEL_NAMES:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
+    load_model(model)  # raises ModelUnavailableError with instructions, e.g. InceptionV3 offline
+    load_image(image)  # raises ImageLoadError with instructions
+    return out_dir
+
+
+def run_series(image: str, model: str, out: str) -> dict[str, float]:
+    """Every chapter on `image` with `model`, into OUT/; returns seconds per chapter."""
+    out_dir = check_series_parameters(image, model, out)
+    parameters = {"MODEL": model, "IMAGE": image, "IMAGES": [image], "OUT": str(out_dir)}
+    seconds = {}
+    for notebook in chapters():
+        print(f"running {notebook.name} on {image} with {model} ...", flush=True)
+        seconds[notebook.name] = run_notebook(notebook, out_dir / "notebooks" / notebook.name, parameters)
+        print(f"  done in {seconds[notebook.name]:.0f} s", flush=True)
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--notebook", type=Path, help="run this chapter in place with its own parameters")
+    parser.add_argument("--image", help="sample name, file path or URL for a rerun of the series")
+    parser.add_argument("--model", default="efficientnet_lite0", help=f"one of {', '.join(MODEL_NAMES)}")
+    parser.add_argument("--out", help="folder for the rerun's notebooks and figures")
+    args = parser.parse_args(argv)
+    try:
+        if args.notebook:
+            seconds = run_notebook(args.notebook, args.notebook.resolve())
+            print(f"{args.notebook.name}: {seconds:.0f} s")
+        elif args.image:
+            run_series(args.image, args.model or "efficientnet_lite0", args.out)
+        else:
+            parser.error("give --notebook, or --image with --out")
+    except (ValueError, ImageLoadError, ModelUnavailableError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
