@@ -12,9 +12,26 @@ IMAGE ?=
 MODEL ?=
 OUT ?=
 
-NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 SOURCES := $(wildcard src/history_of_interpretation/*.py src/history_of_interpretation/*/*.py) data/samples.json
-STAMPS := $(NOTEBOOKS:notebooks/%.ipynb=figures/.%.done)
+
+# Each chapter's figures are the targets of its notebook: `make` reruns exactly
+# the chapters whose notebook or helpers changed. The run rewrites the executed
+# notebook, so the figures are touched after it to stay newer.
+define chapter
+$(2) &: notebooks/$(1).ipynb $(SOURCES) | $(READY)
+	$(BIN)/python -m history_of_interpretation.series --notebook notebooks/$(1).ipynb
+	touch $(2)
+FIGURES += $(2)
+endef
+$(eval $(call chapter,00_model_and_images,figures/00_samples_top5.png))
+$(eval $(call chapter,01_leave_one_out,figures/01_loo_grid.png figures/02_loo_superpixels.png figures/03_loo_fine.png))
+$(eval $(call chapter,02_vanilla_gradients,figures/04_vanilla_gradient.png figures/05_loo_vs_gradient.png))
+$(eval $(call chapter,03_guided_backprop,figures/06_gradient_vs_guided_backprop.png))
+$(eval $(call chapter,04_grad_cam,figures/07_class_discrimination.png))
+$(eval $(call chapter,05_smoothgrad,figures/08_guided_backprop_vs_smoothgrad.png))
+$(eval $(call chapter,06_integrated_gradients,figures/09_integrated_gradients.png))
+$(eval $(call chapter,07_blur_ig,figures/10_blur_ig.png))
+$(eval $(call chapter,08_comparison,figures/11_comparison.png))
 
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
@@ -34,16 +51,11 @@ $(READY): requirements.txt pyproject.toml
 	touch $@
 
 ifeq ($(strip $(IMAGE)$(MODEL)$(OUT)),)
-figures: $(STAMPS) ## run every notebook with papermill and write figures/
+figures: $(FIGURES) ## run every notebook with papermill and write figures/
 else
 figures: $(READY) ## (with IMAGE=, MODEL=, OUT=) rerun the series on your image into OUT
 	$(BIN)/python -m history_of_interpretation.series --image "$(IMAGE)" --model "$(MODEL)" --out "$(OUT)"
 endif
-
-# A notebook's stamp is older than the notebook or the helpers: run it again.
-figures/.%.done: notebooks/%.ipynb $(SOURCES) | $(READY)
-	$(BIN)/python -m history_of_interpretation.series --notebook $<
-	touch $@
 
 test: $(READY) ## run the unit tests and every notebook under nbval
 	$(BIN)/python -m pytest

@@ -14,6 +14,8 @@ import numpy as np
 def positive_mass_fraction(attribution: np.ndarray, region: np.ndarray) -> float:
     """Share of the map's positive mass that lies inside a boolean HxW region."""
     summed = np.sum(attribution, axis=2) if attribution.ndim == 3 else attribution
+    if summed.shape != region.shape:
+        raise ValueError(f"the region is {region.shape} but the map is {summed.shape}; they must match")
     positive = np.maximum(summed, 0.0)
     total = positive.sum()
     if total == 0:

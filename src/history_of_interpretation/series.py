@@ -36,7 +36,7 @@ def run_notebook(notebook: Path, output: Path, parameters: dict | None = None) -
     import papermill
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=output.parent, suffix=".ipynb.partial")
+    handle, temporary = tempfile.mkstemp(dir=output.parent, suffix=".partial.ipynb")
     os.close(handle)
     started = time.perf_counter()
     try:

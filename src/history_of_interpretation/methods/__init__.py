@@ -110,6 +110,7 @@ def attribute(method: str, bundle, image: np.ndarray, target=None, batch_size: i
     function = _function(method)
     settings = {**default_params(method), **_checked(method, params)}
     _check_number("batch_size", batch_size)
+    batch_size = int(batch_size)
     image = _checked_image(image, bundle.input_size)
     context = Context(bundle, image, 0, batch_size)
     probabilities = softmax(context.calls.logits(context.x[None]))[0]
@@ -139,12 +140,19 @@ def _checked(method: str, params: dict) -> dict:
         raise ValueError(f"{method} has no parameter {', '.join(unknown)}; its parameters: {', '.join(known) or 'none'}")
     for name, value in params.items():
         _check_number(name, value)
+    params = {name: int(value) if name in _AT_LEAST_ONE else value for name, value in params.items()}
+    if not 0 <= params.get("fill", 0) <= 255:
+        raise ValueError(f"fill is a pixel value from 0 to 255, not {params['fill']!r}")
     if params.get("base", "vanilla_gradient") not in ("vanilla_gradient", "guided_backprop"):
         raise ValueError(f"smoothgrad's base must be 'vanilla_gradient' or 'guided_backprop', not {params['base']!r}")
     return params
 
 
 def _check_number(name: str, value) -> None:
+    if name not in _AT_LEAST_ONE + _NOT_NEGATIVE:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number, not {value!r}")
     if name in _AT_LEAST_ONE and (not float(value).is_integer() or value < 1):
         raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
     if name in _NOT_NEGATIVE and value < 0:

@@ -12,15 +12,23 @@ import saliency.core as saliency
 
 from .blur import gaussian_blur_with_derivative
 
-PATH_RULES = ("midpoint", "trapezoid", "pair")
+PATH_RULES = ("dense_start", "midpoint", "trapezoid", "pair")
 
 
 def path_weights(steps: int, rule: str) -> tuple[np.ndarray, np.ndarray]:
     """Points in [0, 1] along the path and the weight of each in the integral.
 
     "pair" is saliency.core's rule: `linspace(0, 1, steps)` with weight
-    1/steps each, which over-weights the end of the path.
+    1/steps each, which over-weights the end of the path. "dense_start" is the
+    midpoint rule after the change of variables alpha = t**3: points crowd
+    near the baseline, where an ImageNet model's logit climbs steeply (on
+    EfficientNet-Lite0 most of the change happens before alpha = 0.1), so it
+    reaches a given completeness error in fewer steps (chapter 6 plots it).
     """
+    if rule == "dense_start":
+        t = (np.arange(steps) + 0.5) / steps
+        edges = np.arange(steps + 1) / steps
+        return t**3, np.diff(edges**3)  # each point weighs its cell's exact length in alpha
     if rule == "midpoint":
         return (np.arange(steps) + 0.5) / steps, np.full(steps, 1.0 / steps)
     if rule == "trapezoid":
@@ -47,7 +55,7 @@ def baseline_image(context, baseline) -> np.ndarray:
     return context.bundle.preprocess(baseline)
 
 
-def integrated_gradients(context, steps: int = 32, baseline="black", rule: str = "midpoint"):
+def integrated_gradients(context, steps: int = 256, baseline="black", rule: str = "dense_start"):
     start = baseline_image(context, baseline)
     calls, target = context.calls, context.target
     if rule == "pair":
@@ -69,24 +77,27 @@ def integrated_gradients(context, steps: int = 32, baseline="black", rule: str =
     return attribution.astype(np.float32), completeness(attribution, end_logits[0] - end_logits[1])
 
 
-def blur_ig(context, steps: int = 32, max_sigma: float = 50.0):
+def blur_ig(context, steps: int = 64, max_sigma: float = 50.0, rule: str = "dense_start"):
     """Integrate from a blurred photo (sigma = max_sigma) back to the photo.
 
     saliency.core.BlurIG blurs with scipy twice per step and estimates the
     derivative in sigma by a finite difference, which costs more than the
     network; here the blur and its exact derivative in sigma are two small
-    matrix products per axis (see `blur.py`), and the sigmas are midpoints.
+    matrix products per axis (see `blur.py`). The sigmas follow a path rule
+    as in `integrated_gradients`: the logit changes fastest at small sigma,
+    where fine detail appears, so "dense_start" crowds the sigmas there.
     """
     calls, target = context.calls, context.target
-    sigma_step = max_sigma / steps
-    sigmas = (np.arange(steps) + 0.5) * sigma_step
+    fractions, weights = path_weights(steps, rule)
+    sigmas, sigma_weights = fractions * max_sigma, weights * max_sigma
     total = np.zeros_like(context.x, dtype=np.float64)
     blur_seconds = 0.0
     for first in range(0, steps, calls.batch_size):
-        blurred, derivative, seconds = gaussian_blur_with_derivative(context.x, sigmas[first : first + calls.batch_size])
+        chunk = slice(first, first + calls.batch_size)
+        blurred, derivative, seconds = gaussian_blur_with_derivative(context.x, sigmas[chunk])
         blur_seconds += seconds
         gradients = calls.input_gradients(blurred, target)[0]
-        total += np.einsum("nhwc,nhwc->hwc", gradients, derivative, dtype=np.float64) * sigma_step
+        total += np.tensordot(sigma_weights[chunk], gradients * derivative, axes=1)
     attribution = -total  # the path runs from blurred (large sigma) to sharp (sigma 0)
     most_blurred, _, seconds = gaussian_blur_with_derivative(context.x, np.array([max_sigma]))
     end_logits = calls.logits(np.concatenate([context.x[None], most_blurred]))[:, target]
@@ -98,6 +109,7 @@ def blur_ig(context, steps: int = 32, max_sigma: float = 50.0):
 def completeness(attribution: np.ndarray, logit_difference: float) -> dict:
     """How far the attributions' sum is from f(photo) - f(path start), relatively."""
     total = float(np.sum(attribution, dtype=np.float64))
+    logit_difference = float(logit_difference)
     return {
         "attribution_sum": total,
         "logit_difference": float(logit_difference),

@@ -1,0 +1,18 @@
+"""Run the notebooks under nbval without touching the published figures.
+
+Every chapter writes its figures to $HISTORY_OF_INTERPRETATION_FIGURES when it
+is set; the test session points it at a fresh folder, so nbval's run of the
+notebooks regenerates the figures there and tests/test_figures.py compares
+them with the committed ones.
+"""
+
+import os
+import tempfile
+
+FIGURES_ENV = "HISTORY_OF_INTERPRETATION_FIGURES"
+
+
+def pytest_configure(config):
+    if FIGURES_ENV not in os.environ:
+        os.environ[FIGURES_ENV] = tempfile.mkdtemp(prefix="regenerated-figures-")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -1,0 +1,113 @@
+"""Tiny Keras models with known answers, wrapped as ModelBundles for attribute().
+
+Every builder is cheap (no training, a few layers) and deterministic: weights
+are either set by hand or drawn from a seeded generator.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from history_of_interpretation.labels import imagenet_labels  # noqa: E402
+from history_of_interpretation.models import ModelBundle  # noqa: E402
+
+
+def scale_255(images: np.ndarray) -> np.ndarray:
+    """Toy preprocessing: uint8 0..255 -> 0..1, so black (0) stays 0."""
+    return images / 255.0
+
+
+def toy_labels(classes: int) -> tuple[str, ...]:
+    """ImageNet names when there are 1000 classes (targets by name work), else placeholders."""
+    return imagenet_labels() if classes == 1000 else tuple(f"toy class {i}" for i in range(classes))
+
+
+def bundle(model, size: int, gradcam_layer: str, classes: int, name: str = "toy") -> ModelBundle:
+    return ModelBundle(name=name, model=model, input_size=size, labels=toy_labels(classes),
+                       gradcam_layer=gradcam_layer, preprocess_fn=scale_255, baseline_pixel=0.0)
+
+
+def random_image(size: int, seed: int = 0, height: int | None = None) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (height or size, size, 3), dtype=np.uint8)
+
+
+def conv_bundle(size: int = 16, classes: int = 1000, filters: int = 4, seed: int = 0) -> ModelBundle:
+    """image -> Conv2D -> ReLU ('conv_act', the Grad-CAM layer) -> global average -> Dense logits."""
+    rng = np.random.default_rng(seed)
+    inputs = keras.Input((size, size, 3), name="image")
+    conv = keras.layers.Conv2D(filters, 3, padding="same", name="conv")
+    x = keras.layers.ReLU(name="conv_act")(conv(inputs))
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    dense = keras.layers.Dense(classes, name="logits")
+    model = keras.Model(inputs, dense(x), name="toy_conv")
+    conv.set_weights([rng.normal(0, 0.5, (3, 3, 3, filters)).astype("float32"),
+                      rng.normal(0, 0.1, filters).astype("float32")])
+    dense.set_weights([rng.normal(0, 1.0, (filters, classes)).astype("float32"),
+                       rng.normal(0, 0.1, classes).astype("float32")])
+    return bundle(model, size, "conv_act", classes, name="toy_conv")
+
+
+def function_bundle(size: int, logit0, classes: int = 2, name: str = "toy_function") -> ModelBundle:
+    """A model whose class-0 logit is logit0(x) (x: (N, H, W, 3) in 0..1, keras ops) and all others 0."""
+
+    def logits(x):
+        first = logit0(x)[:, None]
+        return keras.ops.concatenate([first] + [keras.ops.zeros_like(first)] * (classes - 1), axis=1)
+
+    inputs = keras.Input((size, size, 3), name="image")
+    features = keras.layers.Lambda(lambda x: x, name="features")(inputs)
+    outputs = keras.layers.Lambda(logits, name="logits")(features)
+    return bundle(keras.Model(inputs, outputs, name=name), size, "features", classes, name=name)
+
+
+def polynomial_bundle(size: int, terms: dict[int, np.ndarray], classes: int = 2) -> ModelBundle:
+    """logit0 = sum over (power p, coefficients c (H, W, 3)) of sum(c * x**p)."""
+    constants = {power: tf.constant(np.asarray(c, dtype=np.float32)[None]) for power, c in terms.items()}
+
+    def logit0(x):
+        return sum(keras.ops.sum(c * x**power, axis=(1, 2, 3)) for power, c in constants.items())
+
+    return function_bundle(size, logit0, classes, name="toy_polynomial")
+
+
+def polynomial_value(terms: dict[int, np.ndarray], x: np.ndarray) -> float:
+    return float(sum(np.sum(np.asarray(c, np.float64) * np.asarray(x, np.float64) ** p) for p, c in terms.items()))
+
+
+def region_bundle(size: int = 16, k: float = 8.0, classes: int = 2) -> ModelBundle:
+    """logit0 = k * mean of the top-left quadrant's pixels: nothing else can matter."""
+    half = size // 2
+
+    def logit0(x):
+        return k * keras.ops.mean(x[:, :half, :half, :], axis=(1, 2, 3))
+
+    return function_bundle(size, logit0, classes, name="toy_region")
+
+
+def dense_relu_model(w1, b1, w2, b2, activation=None, name: str = "toy_mlp") -> keras.Model:
+    """x -> Dense(w1, b1) -> activation layer (default ReLU()) -> Dense(w2, b2)."""
+    w1, b1, w2, b2 = (np.asarray(a, dtype=np.float32) for a in (w1, b1, w2, b2))
+    inputs = keras.Input((w1.shape[0],), name="x")
+    first = keras.layers.Dense(w1.shape[1], name="hidden")
+    second = keras.layers.Dense(w2.shape[1], name="out")
+    act = activation if activation is not None else keras.layers.ReLU(name="relu")
+    model = keras.Model(inputs, second(act(first(inputs))), name=name)
+    first.set_weights([w1, b1])
+    second.set_weights([w2, b2])
+    return model
+
+
+def input_gradient(model, x: np.ndarray, output: int) -> np.ndarray:
+    """d model(x)[:, output] / dx for a batch x, with a plain GradientTape."""
+    x = tf.constant(np.asarray(x, dtype=np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        score = tf.reduce_sum(model(x, training=False)[:, output])
+    return tape.gradient(score, x).numpy()
