@@ -8,9 +8,11 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
 # Rerun the series elsewhere: make figures IMAGE=rocket MODEL=efficientnet_lite2 OUT=out/rocket
+# (CHAPTERS=02,04 runs only those chapters).
 IMAGE ?=
 MODEL ?=
 OUT ?=
+CHAPTERS ?=
 
 SOURCES := $(wildcard src/history_of_interpretation/*.py src/history_of_interpretation/*/*.py) data/samples.json
 
@@ -50,11 +52,11 @@ $(READY): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-ifeq ($(strip $(IMAGE)$(MODEL)$(OUT)),)
+ifeq ($(strip $(IMAGE)$(MODEL)$(OUT)$(CHAPTERS)),)
 figures: $(FIGURES) ## run every notebook with papermill and write figures/
 else
 figures: $(READY) ## (with IMAGE=, MODEL=, OUT=) rerun the series on your image into OUT
-	$(BIN)/python -m history_of_interpretation.series --image "$(IMAGE)" --model "$(MODEL)" --out "$(OUT)"
+	$(BIN)/python -m history_of_interpretation.series --image "$(IMAGE)" --model "$(MODEL)" --out "$(OUT)" --chapters "$(CHAPTERS)"
 endif
 
 test: $(READY) ## run the unit tests and every notebook under nbval

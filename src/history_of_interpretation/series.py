@@ -2,6 +2,7 @@
 
     python -m history_of_interpretation.series --notebook notebooks/04_grad_cam.ipynb
     python -m history_of_interpretation.series --image rocket --model efficientnet_lite2 --out out/rocket
+    python -m history_of_interpretation.series --image photo.jpg --out out/mine --chapters 02,04
 
 The first form is what `make figures` runs: it executes the notebook with its
 own parameters and replaces it only once the run has succeeded. The second
@@ -64,12 +65,26 @@ def check_series_parameters(image: str, model: str, out: str) -> Path:
     return out_dir
 
 
-def run_series(image: str, model: str, out: str) -> dict[str, float]:
-    """Every chapter on `image` with `model`, into OUT/; returns seconds per chapter."""
+def select_chapters(numbers: list[str] | None) -> list[Path]:
+    """The chapters whose two-digit numbers are given (all when None)."""
+    found = chapters()
+    if not numbers:
+        return found
+    chosen = [notebook for notebook in found if notebook.name[:2] in numbers]
+    unknown = sorted(set(numbers) - {notebook.name[:2] for notebook in found})
+    if unknown:
+        raise ValueError(f"no chapter numbered {', '.join(unknown)}; the chapters are "
+                         f"{', '.join(notebook.name[:2] for notebook in found)}")
+    return chosen
+
+
+def run_series(image: str, model: str, out: str, numbers: list[str] | None = None) -> dict[str, float]:
+    """The chapters (all, or those numbered) on `image` with `model`, into OUT/; seconds per chapter."""
+    selected = select_chapters(numbers)
     out_dir = check_series_parameters(image, model, out)
     parameters = {"MODEL": model, "IMAGE": image, "IMAGES": [image], "OUT": str(out_dir)}
     seconds = {}
-    for notebook in chapters():
+    for notebook in selected:
         print(f"running {notebook.name} on {image} with {model} ...", flush=True)
         seconds[notebook.name] = run_notebook(notebook, out_dir / "notebooks" / notebook.name, parameters)
         print(f"  done in {seconds[notebook.name]:.0f} s", flush=True)
@@ -82,13 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image", help="sample name, file path or URL for a rerun of the series")
     parser.add_argument("--model", default="efficientnet_lite0", help=f"one of {', '.join(MODEL_NAMES)}")
     parser.add_argument("--out", help="folder for the rerun's notebooks and figures")
+    parser.add_argument("--chapters", help="only these chapters of the rerun, e.g. 02,04 (default: all)")
     args = parser.parse_args(argv)
     try:
         if args.notebook:
             seconds = run_notebook(args.notebook, args.notebook.resolve())
             print(f"{args.notebook.name}: {seconds:.0f} s")
         elif args.image:
-            run_series(args.image, args.model or "efficientnet_lite0", args.out)
+            numbers = args.chapters.split(",") if args.chapters else None
+            run_series(args.image, args.model or "efficientnet_lite0", args.out, numbers)
         else:
             parser.error("give --notebook, or --image with --out")
     except (ValueError, ImageLoadError, ModelUnavailableError) as error:

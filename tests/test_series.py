@@ -1,0 +1,67 @@
+"""Rerunning the series on another image: `make figures IMAGE=... MODEL=... OUT=...`."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from history_of_interpretation import sample_catalogue
+from history_of_interpretation.series import FIGURE_DIR, NOTEBOOK_DIR, ROOT, main, run_series
+
+UNPUBLISHED_SAMPLE = "flower"  # no published chapter uses it
+
+
+def fingerprint_folder(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_the_rerun_sample_is_unpublished():
+    assert UNPUBLISHED_SAMPLE in sample_catalogue()
+    published_notebooks = " ".join(p.read_text() for p in NOTEBOOK_DIR.glob("0[1-8]_*.ipynb"))
+    assert f'"{UNPUBLISHED_SAMPLE}"' not in published_notebooks
+
+
+def test_rerun_on_another_image_writes_only_into_out(tmp_path):
+    before = fingerprint_folder(FIGURE_DIR), fingerprint_folder(NOTEBOOK_DIR)
+    out = tmp_path / "flower"
+    seconds = run_series(UNPUBLISHED_SAMPLE, "efficientnet_lite0", str(out), ["02", "04"])
+    assert set(seconds) == {"02_vanilla_gradients.ipynb", "04_grad_cam.ipynb"}
+    assert (out / "04_vanilla_gradient.png").stat().st_size > 0
+    assert (out / "05_loo_vs_gradient.png").exists() and (out / "07_class_discrimination.png").exists()
+    executed = (out / "notebooks" / "02_vanilla_gradients.ipynb").read_text()
+    assert UNPUBLISHED_SAMPLE in executed and "injected-parameters" in executed
+    assert (fingerprint_folder(FIGURE_DIR), fingerprint_folder(NOTEBOOK_DIR)) == before
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--image", "chelsea", "--model", "resnet50"], "unknown model 'resnet50'"),
+        (["--image", "no/such/photo.jpg"], "no image file at no/such/photo.jpg"),
+        (["--image", "chelsea", "--chapters", "42"], "no chapter numbered 42"),
+    ],
+)
+def test_bad_parameters_stop_before_any_notebook_runs(tmp_path, capsys, arguments, message):
+    out = tmp_path / "rerun"
+    assert main([*arguments, "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_out_may_not_be_the_published_figures(capsys):
+    assert main(["--image", "chelsea", "--out", str(FIGURE_DIR)]) == 2
+    assert "would overwrite the published series" in capsys.readouterr().err
+
+
+def test_make_reports_a_missing_image_before_running_notebooks(tmp_path):
+    out = tmp_path / "rerun"
+    result = subprocess.run(
+        ["make", "--no-print-directory", "figures", "IMAGE=missing.jpg", f"OUT={out}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode != 0
+    assert "no image file at missing.jpg" in result.stderr
+    assert not out.exists()
