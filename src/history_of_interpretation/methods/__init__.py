@@ -73,7 +73,13 @@ def _guided(model):
 
 
 class Context:
-    """What a method works on: the photo as model input, the target, the model calls."""
+    """What a method works on: the photo as model input, the target, the model calls.
+
+    `logits` are the photo's own, from the forward pass that picked the target:
+    methods reuse them instead of passing the photo through the network again.
+    """
+
+    logits: np.ndarray
 
     def __init__(self, bundle, image: np.ndarray, target: int, batch_size: int):
         self.bundle, self.image, self.target, self.batch_size = bundle, image, target, batch_size
@@ -113,7 +119,8 @@ def attribute(method: str, bundle, image: np.ndarray, target=None, batch_size: i
     batch_size = int(batch_size)
     image = _checked_image(image, bundle.input_size)
     context = Context(bundle, image, 0, batch_size)
-    probabilities = softmax(context.calls.logits(context.x[None]))[0]
+    context.logits = context.calls.logits(context.x[None])[0]
+    probabilities = softmax(context.logits)
     context.target = int(np.argmax(probabilities)) if target is None else class_index(target)
     context.call_args["target"] = context.target
     passes_before = context.passes()

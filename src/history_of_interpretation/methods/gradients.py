@@ -32,7 +32,7 @@ def smoothgrad(context, base: str = "vanilla_gradient", samples: int = 25, noise
     total = np.zeros_like(context.x, dtype=np.float64)
     for start in range(0, samples, calls.batch_size):
         count = min(calls.batch_size, samples - start)
-        noisy = context.x[None] + rng.normal(0.0, stdev, (count, *context.x.shape)).astype(np.float32)
+        noisy = context.x[None] + stdev * rng.standard_normal((count, *context.x.shape), dtype=np.float32)
         gradients = calls.input_gradients(noisy, context.target)[0]
         total += (gradients * gradients if magnitude else gradients).sum(axis=0)
     return (total / samples).astype(np.float32), {"stdev": stdev}

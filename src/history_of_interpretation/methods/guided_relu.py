@@ -25,15 +25,13 @@ class GuidedReLU(keras.layers.Layer):
 
         @tf.custom_gradient
         def guided(x):
-            y = tf.nn.relu(x) if max_value is None else tf.clip_by_value(x, 0.0, max_value)
+            y = tf.nn.relu(x) if max_value is None else tf.nn.relu6(x) if max_value == 6.0 else tf.clip_by_value(x, 0.0, max_value)
 
             def backward(upstream):
-                # The ordinary ReLU gate (x > 0, and x < max for ReLU6) and the
+                # The ordinary ReLU gate (x > 0, and x < max for a capped ReLU) and the
                 # "guide": only positive gradient flows back.
-                gate = tf.cast(x > 0, upstream.dtype) * tf.cast(upstream > 0, upstream.dtype)
-                if max_value is not None:
-                    gate *= tf.cast(x < max_value, upstream.dtype)
-                return upstream * gate
+                inside = x > 0 if max_value is None else (x > 0) & (x < max_value)
+                return tf.nn.relu(upstream) * tf.cast(inside, upstream.dtype)
 
             return y, backward
 

@@ -73,8 +73,8 @@ def integrated_gradients(context, steps: int = 256, baseline="black", rule: str 
             gradients = calls.input_gradients(points, target)[0]
             total += np.tensordot(weights[chunk], gradients, axes=1)
         attribution = total * difference
-    end_logits = calls.logits(np.stack([context.x, start]))[:, target]
-    return attribution.astype(np.float32), completeness(attribution, end_logits[0] - end_logits[1])
+    start_logit = calls.logits(start[None])[0, target]
+    return attribution.astype(np.float32), completeness(attribution, context.logits[target] - start_logit)
 
 
 def blur_ig(context, steps: int = 64, max_sigma: float = 50.0, rule: str = "dense_start"):
@@ -100,8 +100,8 @@ def blur_ig(context, steps: int = 64, max_sigma: float = 50.0, rule: str = "dens
         total += np.tensordot(sigma_weights[chunk], gradients * derivative, axes=1)
     attribution = -total  # the path runs from blurred (large sigma) to sharp (sigma 0)
     most_blurred, _, seconds = gaussian_blur_with_derivative(context.x, np.array([max_sigma]))
-    end_logits = calls.logits(np.concatenate([context.x[None], most_blurred]))[:, target]
-    extras = completeness(attribution, end_logits[0] - end_logits[1])
+    start_logit = calls.logits(most_blurred)[0, target]
+    extras = completeness(attribution, context.logits[target] - start_logit)
     extras["blur_seconds"] = blur_seconds + seconds
     return attribution.astype(np.float32), extras
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from skimage.segmentation import slic
 
+from ..models import softmax
+
 
 def grid_masks(height: int, width: int, grid: int) -> np.ndarray:
     """grid*grid boolean masks (row-major) that tile the image."""
@@ -29,10 +31,11 @@ def leave_one_out(context, masks: np.ndarray, fill: float) -> tuple[np.ndarray, 
     """Score each mask by the drop in the target's probability when it is filled.
 
     `fill` is a pixel value (0..255); the map gives every pixel its mask's score
-    (masks tile the image, so each pixel has one).
+    (masks tile the image, so each pixel has one). One forward pass per mask:
+    the photo's own probability comes from the context's logits.
     """
     fill_value = context.bundle.preprocess(np.float32(fill))
-    probability = context.calls.probabilities(context.x[None], context.target)[0]
+    probability = softmax(context.logits)[context.target]
     masked_probabilities = []
     for start in range(0, len(masks), context.calls.batch_size):
         chunk = masks[start : start + context.calls.batch_size, :, :, None]
