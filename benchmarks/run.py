@@ -153,9 +153,7 @@ def child_baseline(args) -> dict:
 
     bundle, photo = load_setup()
     # The same cached compiled call that attribute() uses for its probabilities.
-    context = Context(bundle, photo, 0, DEFAULT_BATCH_SIZE)
-    logits = context.calls.logits(context.x[None])[0]
-    target = int(np.argmax(logits))
+    target = Context(bundle, photo, None, DEFAULT_BATCH_SIZE).target
     return {
         "target": target, "label": bundle.labels[target], "peak_rss_mb": peak_rss_mb(),
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,

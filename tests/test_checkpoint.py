@@ -129,7 +129,9 @@ def test_real_checkpoint_reads_with_expected_layout(lite0_state):
 
 @pytest.mark.parametrize("name, prefix", [
     ("efficientnet-lite0-57934424.pth", "57934424"),
-    ("/some/dir/model-deadbeefcafe.pth", "deadbeefcafe"),
+    ("/some/dir/model-deadbeef.pth", "deadbeef"),
+    ("lite0-20240101.pth", "20240101"),  # 8 digits look like a hash: pass hash_prefix="" to skip
+    ("model-deadbeefcafe.pth", None),  # not PyTorch's 8-digit convention: no check
     ("model.pth", None),
     ("lite0-truncated.pth", None),
     ("model-1234567.pth", None),  # under 8 digits: not a hash

@@ -270,3 +270,18 @@ def test_side_by_side_is_square_at_every_size(size):
     composite = side_by_side("coffee", "chelsea", size)
     assert composite.image.shape == (size, size, 3)
     assert composite.half_mask("left").sum() + composite.half_mask("right").sum() == size * size
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.zeros((40, 40, 3), dtype=np.float64), "must be uint8"),
+    (np.zeros((40, 40, 5), dtype=np.uint8), "HxWx3"),
+])
+def test_arrays_that_are_not_images_are_refused(array, message):
+    with pytest.raises(ImageLoadError, match=message):
+        load_image(array)
+
+
+@pytest.mark.parametrize("size", [0, -5, 2.5, True])
+def test_a_size_that_is_not_a_positive_whole_number_is_refused(size):
+    with pytest.raises(ImageLoadError, match="size must be a positive whole number"):
+        load_image("chelsea", size)

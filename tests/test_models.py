@@ -167,7 +167,8 @@ def test_first_load_caches_and_second_load_uses_the_cache(tmp_path, tmp_cache, l
     shutil.copyfile(lite0_checkpoint, copy)
     first = load_model("efficientnet_lite0", checkpoint=copy)
     cached = list(tmp_cache.iterdir())
-    assert [p.name for p in cached] == [f"efficientnet_lite0-{sha256_of(copy)[:16]}.weights.h5"]
+    # Named by the checkpoint's hash and the port's version, so a changed port is not served stale.
+    assert [p.name for p in cached] == [f"efficientnet_lite0-{sha256_of(copy)[:16]}-port{models.PORT_VERSION}.weights.h5"]
     assert cached[0].stat().st_size > 1_000_000
 
     def no_reading(*args, **kwargs):
@@ -250,6 +251,14 @@ def test_inception_with_a_missing_checkpoint_file(tmp_path, monkeypatch):
 
 
 # --- class names ----------------------------------------------------------------
+
+
+def test_class_names_are_unique():
+    labels = imagenet_labels()
+    assert len(set(labels)) == 1000
+    # The two WordNet names that repeat carry their index: 'crane' the bird and the machine.
+    assert labels[134] == "crane (134)" and labels[517] == "crane (517)"
+    assert class_index("crane (517)") == 517
 
 
 def test_class_index_by_name_and_by_index():

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from history_of_interpretation import sample_catalogue
+from PIL import Image
+
+from history_of_interpretation import load_image, sample_catalogue
 from history_of_interpretation.series import FIGURE_DIR, NOTEBOOK_DIR, ROOT, main, run_series
 
 UNPUBLISHED_SAMPLE = "flower"  # no published chapter uses it
@@ -65,3 +68,12 @@ def test_make_reports_a_missing_image_before_running_notebooks(tmp_path):
     assert result.returncode != 0
     assert "no image file at missing.jpg" in result.stderr
     assert not out.exists()
+
+
+def test_rerun_accepts_a_path_relative_to_where_it_starts(tmp_path):
+    photo = tmp_path / "my photo.png"
+    Image.fromarray(load_image("flower", 224)).save(photo)
+    relative = os.path.relpath(photo)  # relative to the repository root, not to notebooks/
+    out = tmp_path / "out"
+    assert main(["--image", relative, "--out", str(out), "--chapters", "3"]) == 0  # "3" means chapter 03
+    assert (out / "06_gradient_vs_guided_backprop.png").exists()

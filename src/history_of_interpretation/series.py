@@ -14,12 +14,11 @@ checked before any notebook runs.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from .files import atomic_output
 from .images import ImageLoadError, load_image
 from .models import MODEL_NAMES, ModelUnavailableError, load_model
 
@@ -36,25 +35,19 @@ def run_notebook(notebook: Path, output: Path, parameters: dict | None = None) -
     """Execute `notebook` into `output` (atomically); return the seconds it took."""
     import papermill
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=output.parent, suffix=".partial.ipynb")
-    os.close(handle)
     started = time.perf_counter()
-    try:
+    with atomic_output(output, suffix=".ipynb") as temporary:
         papermill.execute_notebook(
-            str(notebook), temporary, parameters=parameters or {}, cwd=str(NOTEBOOK_DIR),
+            str(notebook), str(temporary), parameters=parameters or {}, cwd=str(NOTEBOOK_DIR),
             kernel_name="python3", progress_bar=False, log_output=False,
         )
-        os.replace(temporary, output)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
     return time.perf_counter() - started
 
 
 def check_series_parameters(image: str, model: str, out: str) -> Path:
     """Fail before any notebook runs: the model loads, the image loads, OUT is not figures/."""
     if not out:
-        raise ValueError("give OUT=<folder> for the rerun's notebooks and figures")
+        raise ValueError("give OUT=<folder> for the rerun's notebooks and figures (and IMAGE=, MODEL= as you like)")
     out_dir = Path(out).resolve()
     if out_dir in (FIGURE_DIR, NOTEBOOK_DIR, ROOT):
         raise ValueError(f"OUT={out} would overwrite the published series; choose another folder")
@@ -70,6 +63,7 @@ def select_chapters(numbers: list[str] | None) -> list[Path]:
     found = chapters()
     if not numbers:
         return found
+    numbers = [number.strip().zfill(2) for number in numbers if number.strip()]
     chosen = [notebook for notebook in found if notebook.name[:2] in numbers]
     unknown = sorted(set(numbers) - {notebook.name[:2] for notebook in found})
     if unknown:
@@ -82,7 +76,11 @@ def run_series(image: str, model: str, out: str, numbers: list[str] | None = Non
     """The chapters (all, or those numbered) on `image` with `model`, into OUT/; seconds per chapter."""
     selected = select_chapters(numbers)
     out_dir = check_series_parameters(image, model, out)
-    parameters = {"MODEL": model, "IMAGE": image, "IMAGES": [image], "OUT": str(out_dir)}
+    if Path(image).is_file():  # the notebooks run in notebooks/: a relative path must not depend on it
+        image = str(Path(image).resolve())
+    partner = "coffee" if image != "coffee" else "chelsea"  # the other half of chapter 4's composite
+    parameters = {"MODEL": model, "IMAGE": image, "IMAGES": [image], "OUT": str(out_dir),
+                  "FINE_MODEL": model, "LEFT": image, "RIGHT": partner}
     seconds = {}
     for notebook in selected:
         print(f"running {notebook.name} on {image} with {model} ...", flush=True)
@@ -94,7 +92,7 @@ def run_series(image: str, model: str, out: str, numbers: list[str] | None = Non
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--notebook", type=Path, help="run this chapter in place with its own parameters")
-    parser.add_argument("--image", help="sample name, file path or URL for a rerun of the series")
+    parser.add_argument("--image", help="sample name, file path or URL for a rerun of the series (default chelsea)")
     parser.add_argument("--model", default="efficientnet_lite0", help=f"one of {', '.join(MODEL_NAMES)}")
     parser.add_argument("--out", help="folder for the rerun's notebooks and figures")
     parser.add_argument("--chapters", help="only these chapters of the rerun, e.g. 02,04 (default: all)")
@@ -103,11 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.notebook:
             seconds = run_notebook(args.notebook, args.notebook.resolve())
             print(f"{args.notebook.name}: {seconds:.0f} s")
-        elif args.image:
-            numbers = args.chapters.split(",") if args.chapters else None
-            run_series(args.image, args.model or "efficientnet_lite0", args.out, numbers)
         else:
-            parser.error("give --notebook, or --image with --out")
+            numbers = args.chapters.split(",") if args.chapters else None
+            run_series(args.image or "chelsea", args.model or "efficientnet_lite0", args.out, numbers)
     except (ValueError, ImageLoadError, ModelUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -8,14 +8,14 @@ class and its probability.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 
 import matplotlib.pyplot as plt
 import numpy as np
 import saliency.core as saliency
+
+from .files import atomic_output
 
 STYLES = ("grayscale", "diverging", "heat")
 PNG_METADATA = {"Software": None}  # no version stamp: a rerun writes the same bytes
@@ -96,12 +96,6 @@ def save_figure(figure, path: str | Path, dpi: int = 110) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise ValueError(f"figures are saved as PNG; {path} does not end in .png")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".png.partial")
-    os.close(handle)
-    try:
+    with atomic_output(path, suffix=".png") as temporary:
         figure.savefig(temporary, dpi=dpi, format="png", metadata=PNG_METADATA, facecolor="white")
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
     return path

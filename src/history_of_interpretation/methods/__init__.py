@@ -51,7 +51,8 @@ class AttributionResult:
     probability: float  # the model's probability of `target` on the image
     method: str
     params: dict
-    passes: int  # images through the network (forward, or forward+backward)
+    passes: int  # images the method ran through the network (forward, or forward+backward),
+    # beyond the one forward pass of the photo that picks the target (see Context)
     seconds: float
     extras: dict = field(default_factory=dict)
 
@@ -75,18 +76,21 @@ def _guided(model):
 class Context:
     """What a method works on: the photo as model input, the target, the model calls.
 
-    `logits` are the photo's own, from the forward pass that picked the target:
-    methods reuse them instead of passing the photo through the network again.
+    Making a context runs the photo through the network once: `logits` are the
+    photo's own, and the target defaults to the top-1 class. Methods reuse
+    these logits instead of passing the photo through again, and `passes()`
+    counts only what runs after this first pass.
     """
 
-    logits: np.ndarray
-
-    def __init__(self, bundle, image: np.ndarray, target: int, batch_size: int):
-        self.bundle, self.image, self.target, self.batch_size = bundle, image, target, batch_size
+    def __init__(self, bundle, image: np.ndarray, target: int | None, batch_size: int):
+        self.bundle, self.image, self.batch_size = bundle, image, batch_size
         self.x = bundle.preprocess(image)
-        self.call_args = {"target": target}
         self._passes_at_start: dict[int, int] = {}
         self._used: list[ModelCalls] = []
+        self.logits = self.calls.logits(self.x[None])[0]
+        self.target = int(np.argmax(self.logits)) if target is None else target
+        self.call_args = {"target": self.target}
+        self._passes_at_start = {id(calls): calls.passes for calls in self._used}
 
     @cached_property
     def calls(self) -> ModelCalls:
@@ -116,21 +120,15 @@ def attribute(method: str, bundle, image: np.ndarray, target=None, batch_size: i
     function = _function(method)
     settings = {**default_params(method), **_checked(method, params)}
     _check_number("batch_size", batch_size)
-    batch_size = int(batch_size)
     image = _checked_image(image, bundle.input_size)
-    context = Context(bundle, image, 0, batch_size)
-    context.logits = context.calls.logits(context.x[None])[0]
-    probabilities = softmax(context.logits)
-    context.target = int(np.argmax(probabilities)) if target is None else class_index(target)
-    context.call_args["target"] = context.target
-    passes_before = context.passes()
+    context = Context(bundle, image, None if target is None else class_index(target), int(batch_size))
     started = time.perf_counter()
     attribution, extras = function(context, **settings)
     seconds = time.perf_counter() - started
     return AttributionResult(
         map=np.asarray(attribution, dtype=np.float32), target=context.target, label=bundle.labels[context.target],
-        probability=float(probabilities[context.target]), method=method, params=settings,
-        passes=context.passes() - passes_before, seconds=seconds, extras=extras,
+        probability=float(softmax(context.logits)[context.target]), method=method, params=settings,
+        passes=context.passes(), seconds=seconds, extras=extras,
     )
 
 
@@ -148,22 +146,22 @@ def _checked(method: str, params: dict) -> dict:
     for name, value in params.items():
         _check_number(name, value)
     params = {name: int(value) if name in _AT_LEAST_ONE else value for name, value in params.items()}
-    if not 0 <= params.get("fill", 0) <= 255:
-        raise ValueError(f"fill is a pixel value from 0 to 255, not {params['fill']!r}")
     if params.get("base", "vanilla_gradient") not in ("vanilla_gradient", "guided_backprop"):
         raise ValueError(f"smoothgrad's base must be 'vanilla_gradient' or 'guided_backprop', not {params['base']!r}")
     return params
 
 
 def _check_number(name: str, value) -> None:
-    if name not in _AT_LEAST_ONE + _NOT_NEGATIVE:
+    if name not in _AT_LEAST_ONE + _NOT_NEGATIVE + ("fill",):
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, not {value!r}")
     if name in _AT_LEAST_ONE and (not float(value).is_integer() or value < 1):
         raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
     if name in _NOT_NEGATIVE and value < 0:
         raise ValueError(f"{name} must not be negative, not {value!r}")
+    if name == "fill" and not 0 <= value <= 255:
+        raise ValueError(f"fill is a pixel value from 0 to 255, not {value!r}")
 
 
 def _checked_image(image, size: int) -> np.ndarray:

@@ -8,6 +8,7 @@ batches of at most `batch_size` images.
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import saliency.core as saliency
 import tensorflow as tf
@@ -27,11 +28,11 @@ class ModelCalls:
         self.batch_size = batch_size
         self.passes = 0
         spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
-        self._logits = tf.function(lambda x: model(x, training=False), input_signature=[spec], reduce_retracing=True)
+        self._logits = tf.function(lambda x: model(x, training=False), input_signature=[spec])
         self._gradients = tf.function(self._input_gradients, input_signature=[spec, tf.TensorSpec([], tf.int32)])
         if conv_layer is not None:
             layer_output = model.get_layer(conv_layer).output
-            self._split_model = tf.keras.Model(model.inputs, [layer_output, model.outputs[0]])
+            self._split_model = keras.Model(model.inputs, [layer_output, model.outputs[0]])
             self._layer_gradients = tf.function(
                 self._conv_gradients, input_signature=[spec, tf.TensorSpec([], tf.int32)]
             )

@@ -13,48 +13,47 @@ from skimage.segmentation import slic
 from ..models import softmax
 
 
-def grid_masks(height: int, width: int, grid: int) -> np.ndarray:
-    """grid*grid boolean masks (row-major) that tile the image."""
+def grid_segments(height: int, width: int, grid: int) -> np.ndarray:
+    """HxW labels 0..grid*grid-1 (row-major) of the cells of an NxN grid."""
     rows = np.minimum(np.arange(height) * grid // height, grid - 1)
     cols = np.minimum(np.arange(width) * grid // width, grid - 1)
-    cell_of_pixel = rows[:, None] * grid + cols[None, :]
-    return cell_of_pixel[None] == np.arange(grid * grid)[:, None, None]
+    return rows[:, None] * grid + cols[None, :]
 
 
-def superpixel_masks(image: np.ndarray, segments: int, compactness: float) -> np.ndarray:
-    """One boolean mask per SLIC superpixel of a uint8 RGB image."""
+def superpixel_segments(image: np.ndarray, segments: int, compactness: float) -> np.ndarray:
+    """HxW labels 0..K-1 of the SLIC superpixels of a uint8 RGB image."""
     labels = slic(image, n_segments=segments, compactness=compactness, start_label=0)
-    return labels[None] == np.unique(labels)[:, None, None]
+    return np.unique(labels, return_inverse=True)[1].reshape(labels.shape)
 
 
-def leave_one_out(context, masks: np.ndarray, fill: float) -> tuple[np.ndarray, dict]:
-    """Score each mask by the drop in the target's probability when it is filled.
+def leave_one_out(context, segments: np.ndarray, fill: float) -> tuple[np.ndarray, dict]:
+    """Score each segment by the drop in the target's probability when it is filled.
 
-    `fill` is a pixel value (0..255); the map gives every pixel its mask's score
-    (masks tile the image, so each pixel has one). One forward pass per mask:
-    the photo's own probability comes from the context's logits.
+    `segments` labels every pixel 0..K-1; `fill` is a pixel value (0..255). One
+    forward pass per segment: the photo's own probability comes from the
+    context's logits. Each pixel gets its segment's score.
     """
     fill_value = context.bundle.preprocess(np.float32(fill))
     probability = softmax(context.logits)[context.target]
+    count = int(segments.max()) + 1
     masked_probabilities = []
-    for start in range(0, len(masks), context.calls.batch_size):
-        chunk = masks[start : start + context.calls.batch_size, :, :, None]
-        occluded = np.where(chunk, fill_value, context.x[None]).astype(np.float32)
+    for start in range(0, count, context.calls.batch_size):
+        hidden = segments[None, :, :, None] == np.arange(start, min(start + context.calls.batch_size, count))[:, None, None, None]
+        occluded = np.where(hidden, fill_value, context.x[None]).astype(np.float32)
         masked_probabilities.append(context.calls.probabilities(occluded, context.target))
     masked_probabilities = np.concatenate(masked_probabilities)
     scores = probability - masked_probabilities
-    attribution = np.tensordot(scores, masks.astype(np.float32), axes=1)
-    return attribution.astype(np.float32), {
+    return scores[segments].astype(np.float32), {
         "probability": float(probability),
         "masked_probabilities": masked_probabilities,
-        "masks": masks,
+        "segments": segments,
     }
 
 
 def loo_grid(context, grid: int = 3, fill: float = 128.0):
     height, width = context.x.shape[:2]
-    return leave_one_out(context, grid_masks(height, width, grid), fill)
+    return leave_one_out(context, grid_segments(height, width, grid), fill)
 
 
 def loo_superpixels(context, segments: int = 50, compactness: float = 10.0, fill: float = 128.0):
-    return leave_one_out(context, superpixel_masks(context.image, segments, compactness), fill)
+    return leave_one_out(context, superpixel_segments(context.image, segments, compactness), fill)
