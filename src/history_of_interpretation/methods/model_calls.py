@@ -8,6 +8,8 @@ batches of at most `batch_size` images.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import keras
 import numpy as np
 import saliency.core as saliency
@@ -16,6 +18,7 @@ import tensorflow as tf
 from ..models import softmax
 
 DEFAULT_BATCH_SIZE = 32
+_TARGET = tf.TensorSpec([], tf.int32)
 
 
 class ModelCalls:
@@ -25,17 +28,29 @@ class ModelCalls:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         self.model = model
+        self.conv_layer = conv_layer
         self.batch_size = batch_size
         self.passes = 0
-        spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
-        self._logits = tf.function(lambda x: model(x, training=False), input_signature=[spec])
-        self._gradients = tf.function(self._input_gradients, input_signature=[spec, tf.TensorSpec([], tf.int32)])
-        if conv_layer is not None:
-            layer_output = model.get_layer(conv_layer).output
-            self._split_model = keras.Model(model.inputs, [layer_output, model.outputs[0]])
-            self._layer_gradients = tf.function(
-                self._conv_gradients, input_signature=[spec, tf.TensorSpec([], tf.int32)]
-            )
+        self._images = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
+
+    # Each call is traced once, on first use, into a concrete function: calling that
+    # skips tf.function's per-call dispatch (a few ms, which a one-pass method feels).
+
+    @cached_property
+    def _logits(self):
+        return tf.function(lambda images: (self.model(images, training=False),)).get_concrete_function(self._images)
+
+    @cached_property
+    def _gradients(self):
+        return tf.function(self._input_gradients).get_concrete_function(self._images, _TARGET)
+
+    @cached_property
+    def _layer_gradients(self):
+        if self.conv_layer is None:
+            raise ValueError("these model calls were made without a layer for Grad-CAM")
+        layer_output = self.model.get_layer(self.conv_layer).output
+        self._split_model = keras.Model(self.model.inputs, [layer_output, self.model.outputs[0]])
+        return tf.function(self._conv_gradients).get_concrete_function(self._images, _TARGET)
 
     def _input_gradients(self, images, target):
         with tf.GradientTape() as tape:
@@ -61,7 +76,7 @@ class ModelCalls:
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         """Forward passes only: (N, classes) logits."""
-        return self._batched(lambda x: (self._logits(x),), images)[0]
+        return self._batched(self._logits, images)[0]
 
     def probabilities(self, images: np.ndarray, target: int) -> np.ndarray:
         """Softmax probability of `target` for each image, (N,)."""
