@@ -49,8 +49,15 @@ class ModelCalls:
         if self.conv_layer is None:
             raise ValueError("these model calls were made without a layer for Grad-CAM")
         layer_output = self.model.get_layer(self.conv_layer).output
-        self._split_model = keras.Model(self.model.inputs, [layer_output, self.model.outputs[0]])
-        return tf.function(self._conv_gradients).get_concrete_function(self._images, _TARGET)
+        split_model = keras.Model(self.model.inputs, [layer_output, self.model.outputs[0]])
+
+        def conv_gradients(images, target):
+            with tf.GradientTape() as tape:
+                layer_values, logits = split_model(images, training=False)
+                score = tf.reduce_sum(logits[:, target])
+            return layer_values, tape.gradient(score, layer_values)
+
+        return tf.function(conv_gradients).get_concrete_function(self._images, _TARGET)
 
     def _input_gradients(self, images, target):
         with tf.GradientTape() as tape:
@@ -58,12 +65,6 @@ class ModelCalls:
             logits = self.model(images, training=False)
             score = tf.reduce_sum(logits[:, target])
         return tape.gradient(score, images), logits
-
-    def _conv_gradients(self, images, target):
-        with tf.GradientTape() as tape:
-            layer_values, logits = self._split_model(images, training=False)
-            score = tf.reduce_sum(logits[:, target])
-        return layer_values, tape.gradient(score, layer_values)
 
     def _batched(self, function, images, *args):
         images = np.asarray(images, dtype=np.float32)
