@@ -25,15 +25,12 @@ $(2) &: notebooks/$(1).ipynb $(SOURCES) | $(READY)
 	touch $(2)
 FIGURES += $(2)
 endef
-$(eval $(call chapter,00_model_and_images,figures/00_samples_top5.png))
-$(eval $(call chapter,01_leave_one_out,figures/01_loo_grid.png figures/02_loo_superpixels.png figures/03_loo_fine.png))
-$(eval $(call chapter,02_vanilla_gradients,figures/04_vanilla_gradient.png figures/05_loo_vs_gradient.png))
-$(eval $(call chapter,03_guided_backprop,figures/06_gradient_vs_guided_backprop.png))
-$(eval $(call chapter,04_grad_cam,figures/07_class_discrimination.png))
-$(eval $(call chapter,05_smoothgrad,figures/08_guided_backprop_vs_smoothgrad.png))
-$(eval $(call chapter,06_integrated_gradients,figures/09_integrated_gradients.png))
-$(eval $(call chapter,07_blur_ig,figures/10_blur_ig.png))
-$(eval $(call chapter,08_comparison,figures/11_comparison.png))
+# The chapter list lives in notebooks/chapters.toml; this file of rules is made from it.
+CHAPTER_RULES := build/chapters.mk
+$(CHAPTER_RULES): notebooks/chapters.toml src/history_of_interpretation/chapters.py
+	@mkdir -p $(@D)
+	$(PYTHON) src/history_of_interpretation/chapters.py makefile > $@.tmp && mv $@.tmp $@
+include $(CHAPTER_RULES)
 
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0

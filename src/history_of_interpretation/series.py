@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from .chapters import load_chapters
 from .files import atomic_output
 from .images import ImageLoadError, load_image
 from .models import MODEL_NAMES, ModelUnavailableError, load_model
@@ -28,7 +29,8 @@ FIGURE_DIR = ROOT / "figures"
 
 
 def chapters() -> list[Path]:
-    return sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    """The chapters' notebooks, in the registry's order (notebooks/chapters.toml)."""
+    return [chapter.path for chapter in load_chapters()]
 
 
 def run_notebook(notebook: Path, output: Path, parameters: dict | None = None) -> float:

@@ -1,0 +1,16 @@
+"""Where the course lives: the one place its public address is written.
+
+The Colab set-up cell of every chapter, the "Open in Colab" badges and the
+report read it from here (tests check the notebooks agree). A fork changes
+this line (tests then name every notebook cell to update).
+"""
+
+REPOSITORY = "https://github.com/history-of-interpretation/history-of-interpretation"
+BRANCH = "main"
+
+
+def colab_url(notebook: str) -> str:
+    """The address that opens `notebooks/<notebook>` of the repository in Google Colab."""
+    path = REPOSITORY.removeprefix("https://github.com/")
+    name = notebook if notebook.endswith(".ipynb") else f"{notebook}.ipynb"
+    return f"https://colab.research.google.com/github/{path}/blob/{BRANCH}/notebooks/{name}"
