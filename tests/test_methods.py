@@ -10,8 +10,9 @@ from skimage.transform import resize
 
 from history_of_interpretation import load_image, side_by_side
 from history_of_interpretation.evaluation import positive_mass_fraction
-from history_of_interpretation.methods import METHODS, attribute, default_params
+from history_of_interpretation.methods import METHODS, SPECS, attribute, default_params
 from history_of_interpretation.methods.integrated_gradients import PATH_RULES, path_weights
+from history_of_interpretation.methods.model_calls import ModelCalls
 from toy_models import conv_bundle, input_gradient, polynomial_bundle, random_image, region_bundle
 
 SIZE = 16
@@ -33,16 +34,25 @@ def toy_image():
 
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_returns_a_float32_map_at_input_size(toy, toy_image, method):
-    params = {"samples": 3} if method == "smoothgrad" else {"steps": 4} if "ig" in method or "integrated" in method \
-        else {"segments": 8} if method == "loo_superpixels" else {}
+    params = dict(SPECS[method].quick)
     result = attribute(method, toy, toy_image, **params)
-    two_dimensional = method in ("grad_cam", "loo_grid", "loo_superpixels")
-    assert result.map.shape == ((SIZE, SIZE) if two_dimensional else (SIZE, SIZE, 3))
+    assert result.map.shape == ((SIZE, SIZE, 3) if SPECS[method].rgb else (SIZE, SIZE))
     assert result.map.dtype == np.float32
     assert np.isfinite(result.map).all()
     assert result.method == method
     assert result.params == {**default_params(method), **params}
     assert result.passes >= 1 and result.seconds >= 0
+    assert ("completeness_error" in result.extras) == SPECS[method].completeness
+    if not SPECS[method].signed:
+        assert result.map.min() >= 0
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("batch_size", [2, 32])
+def test_every_method_spends_the_passes_it_declares(toy, toy_image, method, batch_size):
+    result = attribute(method, toy, toy_image, batch_size=batch_size, **SPECS[method].quick)
+    assert result.pass_counts == SPECS[method].passes(result.params, result.extras)
+    assert result.passes == sum(result.pass_counts.values())
 
 
 def test_target_defaults_to_the_top_class(toy, toy_image):
@@ -100,8 +110,10 @@ def test_passes_count_images_through_the_network(toy, toy_image, method, params,
     ("smoothgrad", {"noise": -0.1}, "noise must not be negative, not -0.1"),
     ("vanilla_gradient", {"batch_size": 0}, "batch_size must be a whole number of at least 1"),
     ("integrated_gradients", {"stepz": 8}, "integrated_gradients has no parameter stepz; its parameters: steps"),
-    ("smoothgrad", {"base": "grad_cam"}, "smoothgrad's base must be 'vanilla_gradient' or 'guided_backprop'"),
-    ("integrated_gradients", {"rule": "simpson"}, "unknown path rule 'simpson'"),
+    ("smoothgrad", {"base": "grad_cam"}, "base must be one of 'vanilla_gradient', 'guided_backprop', not 'grad_cam'"),
+    ("smoothgrad", {"magnitude": 1}, "magnitude must be True or False, not 1"),
+    ("smoothgrad", {"seed": -1}, "seed must be a whole number of at least 0, not -1"),
+    ("integrated_gradients", {"rule": "simpson"}, "rule must be one of 'dense_start', 'midpoint'"),
     ("integrated_gradients", {"baseline": "purple"}, "unknown baseline 'purple'"),
     ("integrated_gradients", {"steps": "8"}, "steps must be a finite number, not '8'"),
     ("smoothgrad", {"noise": float("nan")}, "noise must be a finite number"),
@@ -385,3 +397,14 @@ def test_integrated_gradients_is_complete_at_the_default_steps(lite0, photo):
     print(f"\nIG {photo} ({result.label}), defaults {result.params}: sum {extras['attribution_sum']:.4f}, "
           f"logit difference {extras['logit_difference']:.4f}, completeness error {extras['completeness_error']:.2%}")
     assert extras["completeness_error"] < 0.02
+
+
+def test_model_calls_count_images_and_compiled_calls_per_kind(toy, toy_image):
+    calls = ModelCalls(toy.model, toy.gradcam_layer, batch_size=2, kind_prefix="toy_")
+    images = np.repeat(toy.preprocess(toy_image)[None], 5, axis=0)
+    calls.logits(images)
+    calls.input_gradients(images[:3], 0)
+    calls.layer_gradients(images[:1], 0)
+    counted = {kind: (count.images, count.calls) for kind, count in calls.counts.items()}
+    assert counted == {"toy_forward": (5, 3), "toy_gradient": (3, 2), "toy_layer_gradient": (1, 1)}
+    assert calls.passes == 9

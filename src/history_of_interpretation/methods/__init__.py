@@ -1,13 +1,14 @@
 """One call for every attribution method: `attribute(method, bundle, image, ...)`.
 
 Each method is a function `(context, **params) -> (map, extras)` in a small
-module of its own; this module checks the input, picks the class to explain,
-times the method and counts its passes through the network.
+module of its own, declared with `@method(...)` (see `spec.py`); `REGISTRY`
+names those modules. This module checks the input, picks the class to
+explain, times the method and counts its passes through the network.
 """
 
 from __future__ import annotations
 
-import inspect
+import importlib
 import time
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -16,29 +17,30 @@ import numpy as np
 
 from ..labels import class_index
 from ..models import softmax
-from .gradients import guided_backprop, smoothgrad, vanilla_gradient
-from .grad_cam import grad_cam, guided_grad_cam
 from .guided_relu import guided_model
-from .integrated_gradients import blur_ig, integrated_gradients
 from .model_calls import DEFAULT_BATCH_SIZE, ModelCalls
-from .occlusion import loo_grid, loo_superpixels
+from .spec import COUNT, MethodSpec
 
-_FUNCTIONS = {
-    "loo_grid": loo_grid,
-    "loo_superpixels": loo_superpixels,
-    "vanilla_gradient": vanilla_gradient,
-    "guided_backprop": guided_backprop,
-    "grad_cam": grad_cam,
-    "guided_grad_cam": guided_grad_cam,
-    "smoothgrad": smoothgrad,
-    "integrated_gradients": integrated_gradients,
-    "blur_ig": blur_ig,
+# The modules that declare methods, one row each. METHODS lists their methods in
+# the order they were invented (by year; within a year, in the order given here).
+REGISTRY = (
+    "occlusion",
+    "gradients",
+    "grad_cam",
+    "integrated_gradients",
+)
+
+
+def _declared(module_name: str) -> list[MethodSpec]:
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    return [value.spec for value in vars(module).values()
+            if hasattr(value, "spec") and value.__module__ == module.__name__]
+
+
+SPECS: dict[str, MethodSpec] = {
+    spec.name: spec for spec in sorted((s for m in REGISTRY for s in _declared(m)), key=lambda s: s.year)
 }
-METHODS = tuple(_FUNCTIONS)
-
-# Parameters that count something and must be at least 1, and those that must not be negative.
-_AT_LEAST_ONE = ("grid", "segments", "samples", "steps", "batch_size")
-_NOT_NEGATIVE = ("noise", "max_sigma", "compactness")
+METHODS = tuple(SPECS)
 
 
 @dataclass
@@ -55,17 +57,24 @@ class AttributionResult:
     # beyond the one forward pass of the photo that picks the target (see Context)
     seconds: float
     extras: dict = field(default_factory=dict)
+    pass_counts: dict = field(default_factory=dict)  # passes by kind: "forward", "gradient", ...
+
+
+def method_spec(method: str) -> MethodSpec:
+    """The declaration of a method (see spec.py); a clear error for an unknown name."""
+    if method not in SPECS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    return SPECS[method]
 
 
 def default_params(method: str) -> dict:
     """A method's parameters and their defaults."""
-    signature = inspect.signature(_function(method))
-    return {name: p.default for name, p in list(signature.parameters.items())[1:]}
+    return method_spec(method).defaults
 
 
 @lru_cache(maxsize=8)
-def _calls(model, conv_layer, batch_size):
-    return ModelCalls(model, conv_layer, batch_size)
+def _calls(model, conv_layer, batch_size, kind_prefix=""):
+    return ModelCalls(model, conv_layer, batch_size, kind_prefix)
 
 
 @lru_cache(maxsize=4)
@@ -85,12 +94,11 @@ class Context:
     def __init__(self, bundle, image: np.ndarray, target: int | None, batch_size: int):
         self.bundle, self.image, self.batch_size = bundle, image, batch_size
         self.x = bundle.preprocess(image)
-        self._passes_at_start: dict[int, int] = {}
         self._used: list[ModelCalls] = []
         self.logits = self.calls.logits(self.x[None])[0]
         self.target = int(np.argmax(self.logits)) if target is None else target
         self.call_args = {"target": self.target}
-        self._passes_at_start = {id(calls): calls.passes for calls in self._used}
+        self._images_at_start = self._images()
 
     @cached_property
     def calls(self) -> ModelCalls:
@@ -98,16 +106,27 @@ class Context:
 
     @cached_property
     def guided_calls(self) -> ModelCalls:
-        return self._counted(_calls(_guided(self.bundle.model), None, self.batch_size))
+        return self._counted(_calls(_guided(self.bundle.model), None, self.batch_size, "guided_"))
 
     def _counted(self, calls: ModelCalls) -> ModelCalls:
         # The calls are shared between contexts (compiling them costs seconds): count from here.
-        self._passes_at_start[id(calls)] = calls.passes
         self._used.append(calls)
+        if hasattr(self, "_images_at_start"):
+            for kind, count in calls.counts.items():
+                self._images_at_start.setdefault(kind, count.images)
         return calls
 
+    def _images(self) -> dict[str, int]:
+        return {kind: count.images for calls in self._used for kind, count in calls.counts.items()}
+
+    def pass_counts(self) -> dict[str, int]:
+        """Images through the network since this context was made, by kind of pass."""
+        counts = {kind: images - self._images_at_start.get(kind, 0) for kind, images in self._images().items()}
+        return {kind: images for kind, images in counts.items() if images}
+
     def passes(self) -> int:
-        return sum(calls.passes - self._passes_at_start[id(calls)] for calls in self._used)
+        """Images through the network since this context was made, all kinds together."""
+        return sum(self.pass_counts().values())
 
 
 def attribute(method: str, bundle, image: np.ndarray, target=None, batch_size: int = DEFAULT_BATCH_SIZE,
@@ -117,51 +136,19 @@ def attribute(method: str, bundle, image: np.ndarray, target=None, batch_size: i
     `params` are the method's settings (see `default_params(method)`);
     `batch_size` caps how many images go through the network at once.
     """
-    function = _function(method)
-    settings = {**default_params(method), **_checked(method, params)}
-    _check_number("batch_size", batch_size)
+    declared = method_spec(method)
+    settings = declared.checked(params)
+    batch_size = COUNT("batch_size", batch_size)
     image = _checked_image(image, bundle.input_size)
-    context = Context(bundle, image, None if target is None else class_index(target), int(batch_size))
+    context = Context(bundle, image, None if target is None else class_index(target), batch_size)
     started = time.perf_counter()
-    attribution, extras = function(context, **settings)
+    attribution, extras = declared.function(context, **settings)
     seconds = time.perf_counter() - started
     return AttributionResult(
         map=np.asarray(attribution, dtype=np.float32), target=context.target, label=bundle.labels[context.target],
         probability=float(softmax(context.logits)[context.target]), method=method, params=settings,
-        passes=context.passes(), seconds=seconds, extras=extras,
+        passes=context.passes(), seconds=seconds, extras=extras, pass_counts=context.pass_counts(),
     )
-
-
-def _function(method: str):
-    if method not in _FUNCTIONS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    return _FUNCTIONS[method]
-
-
-def _checked(method: str, params: dict) -> dict:
-    known = default_params(method)
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise ValueError(f"{method} has no parameter {', '.join(unknown)}; its parameters: {', '.join(known) or 'none'}")
-    for name, value in params.items():
-        _check_number(name, value)
-    params = {name: int(value) if name in _AT_LEAST_ONE else value for name, value in params.items()}
-    if params.get("base", "vanilla_gradient") not in ("vanilla_gradient", "guided_backprop"):
-        raise ValueError(f"smoothgrad's base must be 'vanilla_gradient' or 'guided_backprop', not {params['base']!r}")
-    return params
-
-
-def _check_number(name: str, value) -> None:
-    if name not in _AT_LEAST_ONE + _NOT_NEGATIVE + ("fill",):
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, not {value!r}")
-    if name in _AT_LEAST_ONE and (not float(value).is_integer() or value < 1):
-        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
-    if name in _NOT_NEGATIVE and value < 0:
-        raise ValueError(f"{name} must not be negative, not {value!r}")
-    if name == "fill" and not 0 <= value <= 255:
-        raise ValueError(f"fill is a pixel value from 0 to 255, not {value!r}")
 
 
 def _checked_image(image, size: int) -> np.ndarray:

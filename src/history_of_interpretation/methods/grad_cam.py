@@ -6,8 +6,15 @@ import numpy as np
 import saliency.core as saliency
 
 from .gradients import guided_backprop
+from .spec import method
 
 
+@method(
+    title="Grad-CAM", authors="Selvaraju et al.", year=2016,
+    paper="Grad-CAM: Visual Explanations from Deep Networks via Gradient-based Localization",
+    rules={}, passes=lambda settings, extras: {"layer_gradient": 1},
+    rgb=False, signed=False, display="heat", resolution="layer", pair="GradCam", in_article=True,
+)
 def grad_cam(context):
     """Class activation of the Grad-CAM layer, ReLU'd, scaled to max 1, upsampled."""
     cam = saliency.GradCam().GetMask(context.x, context.calls.call_model_function, context.call_args,
@@ -15,6 +22,12 @@ def grad_cam(context):
     return cam.astype(np.float32), {}
 
 
+@method(
+    title="guided Grad-CAM", authors="Selvaraju et al.", year=2016,
+    paper="Grad-CAM: Visual Explanations from Deep Networks via Gradient-based Localization",
+    rules={}, passes=lambda settings, extras: {"guided_gradient": 1, "layer_gradient": 1},
+    rgb=True, signed=True, display="grayscale", resolution="pixel", in_article=True,
+)
 def guided_grad_cam(context):
     """Guided backprop's fine detail, weighted by Grad-CAM's class-specific region."""
     guided, _ = guided_backprop(context)

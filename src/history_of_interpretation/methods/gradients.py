@@ -6,17 +6,42 @@ from __future__ import annotations
 import numpy as np
 import saliency.core as saliency
 
+from .spec import COUNT, FLAG, NOT_NEGATIVE, SEED, method, one_of
 
+
+@method(
+    title="vanilla gradient", authors="Simonyan et al.", year=2013,
+    paper="Deep Inside Convolutional Networks: Visualising Image Classification Models and Saliency Maps",
+    rules={}, passes=lambda settings, extras: {"gradient": 1},
+    rgb=True, signed=True, display="grayscale", resolution="pixel", pair="GradientSaliency", in_article=True,
+)
 def vanilla_gradient(context):
+    """The gradient of the class logit with respect to the input pixels."""
     calls = context.calls
     return saliency.GradientSaliency().GetMask(context.x, calls.call_model_function, context.call_args), {}
 
 
+@method(
+    title="guided backprop", authors="Springenberg et al.", year=2014,
+    paper="Striving for Simplicity: The All Convolutional Net",
+    rules={}, passes=lambda settings, extras: {"guided_gradient": 1},
+    rgb=True, signed=True, display="grayscale", resolution="pixel", in_article=True,
+)
 def guided_backprop(context):
+    """The input gradient through ReLUs that pass only positive signal both ways (guided_relu.py)."""
     calls = context.guided_calls
     return saliency.GradientSaliency().GetMask(context.x, calls.call_model_function, context.call_args), {}
 
 
+@method(
+    title="SmoothGrad", authors="Smilkov et al.", year=2017, paper="SmoothGrad: removing noise by adding noise",
+    rules={"base": one_of("vanilla_gradient", "guided_backprop"), "samples": COUNT, "noise": NOT_NEGATIVE,
+           "magnitude": FLAG, "seed": SEED},
+    passes=lambda settings, extras: {
+        {"vanilla_gradient": "gradient", "guided_backprop": "guided_gradient"}[settings["base"]]: settings["samples"]},
+    rgb=True, signed=True, display="grayscale", resolution="pixel",
+    quick={"samples": 3}, pair="GradientSaliency.GetSmoothedMask", in_article=True,
+)
 def smoothgrad(context, base: str = "vanilla_gradient", samples: int = 25, noise: float = 0.15,
                magnitude: bool = False, seed: int = 0):
     """Average the base method's gradient over noisy copies of the image.

@@ -11,6 +11,7 @@ import numpy as np
 import saliency.core as saliency
 
 from .blur import gaussian_blur_with_derivative
+from .spec import COUNT, NOT_NEGATIVE, checked_by_method, method, one_of
 
 PATH_RULES = ("dense_start", "midpoint", "trapezoid", "pair")
 
@@ -55,7 +56,20 @@ def baseline_image(context, baseline) -> np.ndarray:
     return context.bundle.preprocess(baseline)
 
 
+def _steps_and_the_path_start(settings, extras):
+    return {"gradient": settings["steps"], "forward": 1}
+
+
+@method(
+    title="integrated gradients", authors="Sundararajan et al.", year=2017,
+    paper="Axiomatic Attribution for Deep Networks",
+    rules={"steps": COUNT, "baseline": checked_by_method("'black', 'gray', 'white' or an RGB uint8 image"),
+           "rule": one_of(*PATH_RULES)},
+    passes=_steps_and_the_path_start, rgb=True, signed=True, display="grayscale", resolution="pixel",
+    quick={"steps": 4}, pair="IntegratedGradients", completeness=True, in_article=True,
+)
 def integrated_gradients(context, steps: int = 256, baseline="black", rule: str = "dense_start"):
+    """Average the gradient along the straight path from `baseline` to the photo, times the difference."""
     start = baseline_image(context, baseline)
     calls, target = context.calls, context.target
     if rule == "pair":
@@ -77,6 +91,13 @@ def integrated_gradients(context, steps: int = 256, baseline="black", rule: str 
     return attribution.astype(np.float32), completeness(attribution, context.logits[target] - start_logit)
 
 
+@method(
+    title="Blur IG", authors="Xu et al.", year=2020,
+    paper="Attribution in Scale and Space",
+    rules={"steps": COUNT, "max_sigma": NOT_NEGATIVE, "rule": one_of(*PATH_RULES)},
+    passes=_steps_and_the_path_start, rgb=True, signed=True, display="grayscale", resolution="pixel",
+    quick={"steps": 4}, pair="BlurIG", completeness=True, in_article=True,
+)
 def blur_ig(context, steps: int = 64, max_sigma: float = 50.0, rule: str = "dense_start"):
     """Integrate from a blurred photo (sigma = max_sigma) back to the photo.
 

@@ -8,6 +8,7 @@ batches of at most `batch_size` images.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 
 import keras
@@ -21,16 +22,32 @@ DEFAULT_BATCH_SIZE = 32
 _TARGET = tf.TensorSpec([], tf.int32)
 
 
-class ModelCalls:
-    """Logits, input gradients and layer gradients of one model, batched and compiled."""
+@dataclass
+class PassCount:
+    """Images sent through the network by one kind of call, and in how many compiled calls."""
 
-    def __init__(self, model, conv_layer: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE):
+    images: int = 0
+    calls: int = 0
+
+
+class ModelCalls:
+    """Logits, input gradients and layer gradients of one model, batched and compiled.
+
+    `counts` keeps, per kind of pass ("forward", "gradient", "layer_gradient",
+    each prefixed by `kind_prefix`, e.g. "guided_" for the guided-ReLU clone),
+    how many images went through and in how many compiled calls: methods'
+    costs, their declared pass counts and the benchmark's floors all read it.
+    """
+
+    def __init__(self, model, conv_layer: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+                 kind_prefix: str = ""):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         self.model = model
         self.conv_layer = conv_layer
         self.batch_size = batch_size
-        self.passes = 0
+        self.kind_prefix = kind_prefix
+        self.counts: dict[str, PassCount] = {}
         self._images = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
 
     # Each call is traced once, on first use, into a concrete function: calling that
@@ -66,18 +83,25 @@ class ModelCalls:
             score = tf.reduce_sum(logits[:, target])
         return tape.gradient(score, images), logits
 
-    def _batched(self, function, images, *args):
+    @property
+    def passes(self) -> int:
+        """Images through the network so far, all kinds together."""
+        return sum(count.images for count in self.counts.values())
+
+    def _batched(self, kind, function, images, *args):
         images = np.asarray(images, dtype=np.float32)
+        count = self.counts.setdefault(self.kind_prefix + kind, PassCount())
         outputs = []
         for start in range(0, len(images), self.batch_size):
             batch = images[start : start + self.batch_size]
             outputs.append([t.numpy() for t in function(tf.constant(batch), *args)])
-            self.passes += len(batch)
+            count.images += len(batch)
+            count.calls += 1
         return [np.concatenate(parts) for parts in zip(*outputs)]
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         """Forward passes only: (N, classes) logits."""
-        return self._batched(self._logits, images)[0]
+        return self._batched("forward", self._logits, images)[0]
 
     def probabilities(self, images: np.ndarray, target: int) -> np.ndarray:
         """Softmax probability of `target` for each image, (N,)."""
@@ -86,11 +110,11 @@ class ModelCalls:
 
     def input_gradients(self, images: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
         """d logit[target] / d input for each image, and the logits."""
-        return tuple(self._batched(self._gradients, images, tf.constant(target, tf.int32)))
+        return tuple(self._batched("gradient", self._gradients, images, tf.constant(target, tf.int32)))
 
     def layer_gradients(self, images: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
         """The conv layer's values and d logit[target] / d values."""
-        return tuple(self._batched(self._layer_gradients, images, tf.constant(target, tf.int32)))
+        return tuple(self._batched("layer_gradient", self._layer_gradients, images, tf.constant(target, tf.int32)))
 
     def call_model_function(self, images, call_model_args=None, expected_keys=None):
         """PAIR saliency's model-call contract, on the compiled batched calls."""

@@ -11,6 +11,7 @@ import numpy as np
 from skimage.segmentation import slic
 
 from ..models import softmax
+from .spec import COUNT, NOT_NEGATIVE, PIXEL_VALUE, method
 
 
 def grid_segments(height: int, width: int, grid: int) -> np.ndarray:
@@ -50,10 +51,31 @@ def leave_one_out(context, segments: np.ndarray, fill: float) -> tuple[np.ndarra
     }
 
 
+def _one_forward_pass_per_segment(settings, extras):
+    return {"forward": len(extras["masked_probabilities"])}
+
+
+@method(
+    title="leave-one-out (grid)", authors="Zeiler & Fergus", year=2013,
+    paper="Visualizing and Understanding Convolutional Networks",
+    rules={"grid": COUNT, "fill": PIXEL_VALUE}, passes=_one_forward_pass_per_segment,
+    rgb=False, signed=True, display="diverging", resolution="segment",
+    quick={"grid": 2}, pair="Occlusion", in_article=True,
+)
 def loo_grid(context, grid: int = 3, fill: float = 128.0):
+    """Hide each cell of a grid x grid grid in turn (filled with `fill`); score = drop in probability."""
     height, width = context.x.shape[:2]
     return leave_one_out(context, grid_segments(height, width, grid), fill)
 
 
+@method(
+    title="leave-one-out (superpixels)", authors="Zeiler & Fergus", year=2013,
+    paper="Visualizing and Understanding Convolutional Networks",
+    rules={"segments": COUNT, "compactness": NOT_NEGATIVE, "fill": PIXEL_VALUE},
+    passes=_one_forward_pass_per_segment,
+    rgb=False, signed=True, display="diverging", resolution="segment",
+    quick={"segments": 8}, in_article=True,
+)
 def loo_superpixels(context, segments: int = 50, compactness: float = 10.0, fill: float = 128.0):
+    """Hide each of about `segments` SLIC superpixels in turn; score = drop in probability."""
     return leave_one_out(context, superpixel_segments(context.image, segments, compactness), fill)
