@@ -6,14 +6,21 @@ import numpy as np
 import saliency.core as saliency
 
 from .gradients import guided_backprop
-from .spec import method
+from .spec import PairEquivalent, method
+
+PAIR_GRAD_CAM = PairEquivalent(
+    "GradCam", keys=(saliency.base.CONVOLUTION_LAYER_VALUES, saliency.base.CONVOLUTION_OUTPUT_GRADIENTS),
+    calls=lambda context, settings: 1,
+    run=lambda context, function, settings: saliency.GradCam().GetMask(
+        context.x, function, context.call_args, should_resize=True, three_dims=False),
+)
 
 
 @method(
     title="Grad-CAM", authors="Selvaraju et al.", year=2016,
     paper="Grad-CAM: Visual Explanations from Deep Networks via Gradient-based Localization",
     rules={}, passes=lambda settings, extras: {"layer_gradient": 1},
-    rgb=False, signed=False, display="heat", resolution="layer", pair="GradCam", in_article=True,
+    rgb=False, signed=False, display="heat", resolution="layer", pair=PAIR_GRAD_CAM, in_article=True,
 )
 def grad_cam(context):
     """Class activation of the Grad-CAM layer, ReLU'd, scaled to max 1, upsampled."""

@@ -6,14 +6,29 @@ from __future__ import annotations
 import numpy as np
 import saliency.core as saliency
 
-from .spec import COUNT, FLAG, NOT_NEGATIVE, SEED, method, one_of
+from .spec import COUNT, FLAG, NOT_NEGATIVE, SEED, PairEquivalent, method, one_of
+
+INPUT_GRADIENTS = (saliency.base.INPUT_OUTPUT_GRADIENTS,)
+
+PAIR_GRADIENT = PairEquivalent(
+    "GradientSaliency", keys=INPUT_GRADIENTS, calls=lambda context, settings: 1,
+    run=lambda context, function, settings: saliency.GradientSaliency().GetMask(context.x, function, context.call_args),
+)
+
+PAIR_SMOOTHGRAD = PairEquivalent(
+    "GradientSaliency.GetSmoothedMask", keys=INPUT_GRADIENTS, calls=lambda context, settings: settings["samples"],
+    run=lambda context, function, settings: saliency.GradientSaliency().GetSmoothedMask(
+        context.x, function, context.call_args, stdev_spread=settings["noise"], nsamples=settings["samples"],
+        magnitude=settings["magnitude"]),
+    applies=lambda settings: settings["base"] == "vanilla_gradient",  # saliency.core has no guided backprop
+)
 
 
 @method(
     title="vanilla gradient", authors="Simonyan et al.", year=2013,
     paper="Deep Inside Convolutional Networks: Visualising Image Classification Models and Saliency Maps",
     rules={}, passes=lambda settings, extras: {"gradient": 1},
-    rgb=True, signed=True, display="grayscale", resolution="pixel", pair="GradientSaliency", in_article=True,
+    rgb=True, signed=True, display="grayscale", resolution="pixel", pair=PAIR_GRADIENT, in_article=True,
 )
 def vanilla_gradient(context):
     """The gradient of the class logit with respect to the input pixels."""
@@ -40,7 +55,7 @@ def guided_backprop(context):
     passes=lambda settings, extras: {
         {"vanilla_gradient": "gradient", "guided_backprop": "guided_gradient"}[settings["base"]]: settings["samples"]},
     rgb=True, signed=True, display="grayscale", resolution="pixel",
-    quick={"samples": 3}, pair="GradientSaliency.GetSmoothedMask", in_article=True,
+    quick={"samples": 3}, pair=PAIR_SMOOTHGRAD, in_article=True,
 )
 def smoothgrad(context, base: str = "vanilla_gradient", samples: int = 25, noise: float = 0.15,
                magnitude: bool = False, seed: int = 0):

@@ -11,7 +11,7 @@ import numpy as np
 import saliency.core as saliency
 
 from .blur import gaussian_blur_with_derivative
-from .spec import COUNT, NOT_NEGATIVE, checked_by_method, method, one_of
+from .spec import COUNT, NOT_NEGATIVE, PairEquivalent, checked_by_method, method, one_of
 
 PATH_RULES = ("dense_start", "midpoint", "trapezoid", "pair")
 
@@ -56,6 +56,22 @@ def baseline_image(context, baseline) -> np.ndarray:
     return context.bundle.preprocess(baseline)
 
 
+PAIR_INTEGRATED_GRADIENTS = PairEquivalent(
+    "IntegratedGradients", keys=(saliency.base.INPUT_OUTPUT_GRADIENTS,),
+    calls=lambda context, settings: settings["steps"],
+    run=lambda context, function, settings: saliency.IntegratedGradients().GetMask(
+        context.x, function, context.call_args, x_baseline=baseline_image(context, settings["baseline"]),
+        x_steps=settings["steps"], batch_size=1),
+)
+
+PAIR_BLUR_IG = PairEquivalent(
+    "BlurIG", keys=(saliency.base.INPUT_OUTPUT_GRADIENTS,), calls=lambda context, settings: settings["steps"],
+    run=lambda context, function, settings: saliency.BlurIG().GetMask(
+        context.x, function, context.call_args, max_sigma=settings["max_sigma"], steps=settings["steps"],
+        batch_size=1),
+)
+
+
 def _steps_and_the_path_start(settings, extras):
     return {"gradient": settings["steps"], "forward": 1}
 
@@ -66,7 +82,7 @@ def _steps_and_the_path_start(settings, extras):
     rules={"steps": COUNT, "baseline": checked_by_method("'black', 'gray', 'white' or an RGB uint8 image"),
            "rule": one_of(*PATH_RULES)},
     passes=_steps_and_the_path_start, rgb=True, signed=True, display="grayscale", resolution="pixel",
-    quick={"steps": 4}, pair="IntegratedGradients", completeness=True, in_article=True,
+    quick={"steps": 4}, pair=PAIR_INTEGRATED_GRADIENTS, completeness=True, in_article=True,
 )
 def integrated_gradients(context, steps: int = 256, baseline="black", rule: str = "dense_start"):
     """Average the gradient along the straight path from `baseline` to the photo, times the difference."""
@@ -96,7 +112,7 @@ def integrated_gradients(context, steps: int = 256, baseline="black", rule: str 
     paper="Attribution in Scale and Space",
     rules={"steps": COUNT, "max_sigma": NOT_NEGATIVE, "rule": one_of(*PATH_RULES)},
     passes=_steps_and_the_path_start, rgb=True, signed=True, display="grayscale", resolution="pixel",
-    quick={"steps": 4}, pair="BlurIG", completeness=True, in_article=True,
+    quick={"steps": 4}, pair=PAIR_BLUR_IG, completeness=True, in_article=True,
 )
 def blur_ig(context, steps: int = 64, max_sigma: float = 50.0, rule: str = "dense_start"):
     """Integrate from a blurred photo (sigma = max_sigma) back to the photo.

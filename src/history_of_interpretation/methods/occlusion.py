@@ -8,10 +8,11 @@ of a grid or of SLIC superpixels go through the network in batches.
 from __future__ import annotations
 
 import numpy as np
+import saliency.core as saliency
 from skimage.segmentation import slic
 
 from ..models import softmax
-from .spec import COUNT, NOT_NEGATIVE, PIXEL_VALUE, method
+from .spec import COUNT, NOT_NEGATIVE, PIXEL_VALUE, PairEquivalent, method
 
 
 def grid_segments(height: int, width: int, grid: int) -> np.ndarray:
@@ -51,6 +52,21 @@ def leave_one_out(context, segments: np.ndarray, fill: float) -> tuple[np.ndarra
     }
 
 
+def _pair_window(context, settings) -> int:
+    return round(context.x.shape[0] / settings["grid"])
+
+
+# saliency.core.Occlusion slides a window of the grid cell's size at stride 1:
+# one model call per position, plus one for the photo.
+PAIR_OCCLUSION = PairEquivalent(
+    "Occlusion", keys=(saliency.base.OUTPUT_LAYER_VALUES,),
+    calls=lambda context, settings: 1 + (context.x.shape[0] - _pair_window(context, settings) + 1) ** 2,
+    run=lambda context, function, settings: saliency.Occlusion().GetMask(
+        context.x, function, context.call_args, size=_pair_window(context, settings),
+        value=float(context.bundle.preprocess(np.float32(settings["fill"])))),
+)
+
+
 def _one_forward_pass_per_segment(settings, extras):
     return {"forward": len(extras["masked_probabilities"])}
 
@@ -60,7 +76,7 @@ def _one_forward_pass_per_segment(settings, extras):
     paper="Visualizing and Understanding Convolutional Networks",
     rules={"grid": COUNT, "fill": PIXEL_VALUE}, passes=_one_forward_pass_per_segment,
     rgb=False, signed=True, display="diverging", resolution="segment",
-    quick={"grid": 2}, pair="Occlusion", in_article=True,
+    quick={"grid": 2}, pair=PAIR_OCCLUSION, in_article=True,
 )
 def loo_grid(context, grid: int = 3, fill: float = 128.0):
     """Hide each cell of a grid x grid grid in turn (filled with `fill`); score = drop in probability."""

@@ -98,12 +98,37 @@ def one_of(*choices: str) -> Rule:
     return Rule(f"one of {listed}", check)
 
 
+def optional(rule: Rule) -> Rule:
+    """A rule that also accepts None (meaning: the method's own choice, say all channels)."""
+    return Rule(f"None or {rule.description}", lambda name, value: None if value is None else rule(name, value))
+
+
 def checked_by_method(description: str) -> Rule:
     """A parameter that the method itself checks (say, a name or an image array)."""
     return Rule(description, lambda name, value: value)
 
 
 # --- the declaration -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PairEquivalent:
+    """saliency.core's own version of a method, to compare with and to time its usual pattern.
+
+    `run(context, call_model_function, settings)` returns PAIR's map for the
+    photo of `context` at these settings, calling the model only through
+    `call_model_function` (PAIR's contract) with `context.call_args`;
+    `calls(context, settings)` is how many times one such run calls it at
+    PAIR's default batch size of one image; `keys` are the outputs it asks for.
+    `applies(settings)` is False where PAIR has no equivalent (e.g. SmoothGrad
+    over guided backprop).
+    """
+
+    name: str  # the saliency.core class, e.g. "IntegratedGradients"
+    run: Callable
+    calls: Callable
+    keys: tuple[str, ...]
+    applies: Callable[[dict], bool] = lambda settings: True
 
 
 @dataclass(frozen=True)
@@ -123,7 +148,7 @@ class MethodSpec:
     display: str  # how it is drawn: one of DISPLAYS
     resolution: str  # where its evidence varies: one of RESOLUTIONS (random baselines follow it)
     quick: Mapping[str, object] = field(default_factory=dict)  # cheap settings: toy tests, warm-ups
-    pair: str | None = None  # saliency.core's class for the same method, where it has one
+    pair: PairEquivalent | None = None  # saliency.core's version of the method, where it has one
     completeness: bool = False  # reports extras["completeness_error"] (path methods)
     in_article: bool = False  # one of the article's methods (chapter 8's comparison figure)
 
