@@ -286,3 +286,10 @@ def test_unknown_class_name_without_any_close_name():
     with pytest.raises(ValueError, match="unknown ImageNet class name") as error:
         class_index("qwxz")
     assert "Did you mean" not in str(error.value)
+
+
+def test_deprocess_inverts_the_preprocessing(lite0):
+    pixels = np.random.default_rng(0).integers(0, 256, (4, 4, 3)).astype(np.uint8)
+    np.testing.assert_allclose(lite0.deprocess(lite0.preprocess(pixels)), pixels, atol=1e-4)
+    # EfficientNet-Lite's inverse, written out: x * 128 + 127.
+    np.testing.assert_allclose(lite0.deprocess(np.float32([-1.0, 0.0, 1.0])), [-1.0, 127.0, 255.0], atol=1e-4)

@@ -56,6 +56,15 @@ class ModelBundle:
         """uint8 RGB images (N, H, W, 3) or (H, W, 3) -> float32 model input."""
         return self.preprocess_fn(np.asarray(images, dtype=np.float32))
 
+    def deprocess(self, inputs: np.ndarray) -> np.ndarray:
+        """Model input -> RGB pixel values (float32, 0..255 where the input came from a photo).
+
+        Every bundle's preprocessing is a per-pixel affine map (a scale and a
+        shift), so its inverse follows from where 0 and 255 go.
+        """
+        low, high = self.preprocess(np.array([0.0, 255.0]))
+        return ((np.asarray(inputs, dtype=np.float32) - low) * (255.0 / (high - low))).astype(np.float32)
+
     def logits(self, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
         """Logits for uint8 RGB images of the model's input size, (N, 1000)."""
         batch = self.preprocess(np.asarray(images)[None] if np.ndim(images) == 3 else images)

@@ -66,6 +66,13 @@ def show_map(ax, attribution: np.ndarray, style: str = "grayscale", image: np.nd
     return artist
 
 
+def show_result(ax, result, image: np.ndarray | None = None, title: str | None = None, colorbar: bool = True):
+    """Draw an AttributionResult the way its method's declaration says (spec.display)."""
+    from .methods import SPECS  # here, not at the top: drawing a plain map needs no TensorFlow
+
+    return show_map(ax, result.map, SPECS[result.method].display, image=image, title=title, colorbar=colorbar)
+
+
 def show_image(ax, image: np.ndarray, title: str | None = None):
     ax.imshow(image)
     _tidy(ax, title)
@@ -82,6 +89,20 @@ def class_title(result, prefix: str | None = None) -> str:
     """'Grad-CAM · tabby (87%)' from a result."""
     head = f"{prefix}\n" if prefix else ""
     return f"{head}{result.label} ({result.probability:.0%})"
+
+
+def path_figure(images, titles, caption: str, panels: int = 3):
+    """A figure of a path of images (top row, pixel values) above `panels` axes for maps.
+
+    Chapters 6 and 7 draw their paths (from a baseline, from a blur) this way;
+    returns the figure and the row of axes below the path.
+    """
+    figure = plt.figure(figsize=(15, 6.4), layout="constrained")
+    top, bottom = figure.subfigures(2, 1, height_ratios=[1, 1.25])
+    for ax, image, title in zip(top.subplots(1, len(images)), images, titles):
+        show_image(ax, np.clip(image, 0, 255).astype(np.uint8), title=title)
+    top.suptitle(caption)
+    return figure, bottom.subplots(1, panels)
 
 
 def figure_grid(rows: int, columns: int, panel_size: float = 2.8):
