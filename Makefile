@@ -35,7 +35,7 @@ include $(CHAPTER_RULES)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help figures test bench venv clean-venv
+.PHONY: help figures test lint bench venv clean-venv
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -60,6 +60,10 @@ endif
 
 test: $(READY) ## run the unit tests and every notebook under nbval
 	$(BIN)/python -m pytest
+
+lint: $(READY) ## check the house rules: ruff's lint rules and formatting (pyproject.toml)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: $(READY) ## time every method against its floor and PAIR's usual pattern
 	$(BIN)/python benchmarks/run.py
