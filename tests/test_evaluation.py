@@ -117,3 +117,23 @@ def test_show_result_draws_each_method_as_declared():
     vis.show_result(axes[0, 0], result, image=photo, colorbar=False)
     assert [image.get_cmap().name for image in axes[0, 0].get_images()][-1] == "jet"  # grad_cam: "heat"
     vis.plt.close(figure)
+
+
+def test_cost_table_per_result_and_averaged_per_method():
+    from dataclasses import replace
+
+    from history_of_interpretation.evaluation import cost_table
+
+    one = replace(_result(np.ones((4, 4)), "grad_cam", passes=1), seconds=0.5)
+    other = replace(_result(np.ones((4, 4)), "grad_cam", passes=3), seconds=1.5)
+    costly = replace(_result(np.ones((4, 4)), "loo_grid", passes=9), seconds=2.0)
+    assert cost_table([one]).splitlines()[2] == f"| grad_cam | {one.label} | 1 | 0.50 |"
+    assert cost_table([one, other, costly], by_method=True).splitlines()[2:] == [
+        "| grad_cam | 2 | 1.00 |", "| loo_grid | 9 | 2.00 |"]
+
+
+def test_cost_table_renders_as_markdown_in_jupyter():
+    from history_of_interpretation.evaluation import cost_table
+
+    table = cost_table([_result(np.ones((4, 4)))])
+    assert table._repr_markdown_() == str(table) and str(table).startswith("| method | class |")

@@ -77,10 +77,6 @@ def polynomial_bundle(size: int, terms: dict[int, np.ndarray], classes: int = 2)
     return function_bundle(size, logit0, classes, name="toy_polynomial")
 
 
-def polynomial_value(terms: dict[int, np.ndarray], x: np.ndarray) -> float:
-    return float(sum(np.sum(np.asarray(c, np.float64) * np.asarray(x, np.float64) ** p) for p, c in terms.items()))
-
-
 def region_bundle(size: int = 16, k: float = 8.0, classes: int = 2) -> ModelBundle:
     """logit0 = k * mean of the top-left quadrant's pixels: nothing else can matter."""
     half = size // 2
