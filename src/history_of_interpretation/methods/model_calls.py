@@ -8,6 +8,7 @@ batches of at most `batch_size` images.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -24,10 +25,11 @@ _TARGET = tf.TensorSpec([], tf.int32)
 
 @dataclass
 class PassCount:
-    """Images sent through the network by one kind of call, and in how many compiled calls."""
+    """Images sent through the network by one kind of call, in how many compiled calls, in how many seconds."""
 
     images: int = 0
     calls: int = 0
+    seconds: float = 0.0  # inside the compiled calls, with their numpy conversions (the benchmark's share)
 
 
 class ModelCalls:
@@ -35,8 +37,8 @@ class ModelCalls:
 
     `counts` keeps, per kind of pass ("forward", "gradient", "layer_gradient",
     each prefixed by `kind_prefix`, e.g. "guided_" for the guided-ReLU clone),
-    how many images went through and in how many compiled calls: methods'
-    costs, their declared pass counts and the benchmark's floors all read it.
+    how many images went through, in how many compiled calls and seconds:
+    methods' costs, their declared pass counts and the benchmark all read it.
     """
 
     def __init__(self, model, conv_layer: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
@@ -94,7 +96,9 @@ class ModelCalls:
         outputs = []
         for start in range(0, len(images), self.batch_size):
             batch = images[start : start + self.batch_size]
+            started = time.perf_counter()
             outputs.append([t.numpy() for t in function(tf.constant(batch), *args)])
+            count.seconds += time.perf_counter() - started
             count.images += len(batch)
             count.calls += 1
         return [np.concatenate(parts) for parts in zip(*outputs)]
