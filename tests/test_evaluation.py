@@ -94,31 +94,6 @@ def test_fingerprint_of_a_method_run_is_reproducible():
     assert first.startswith("smoothgrad: class ") and "passes 4," in first
 
 
-def test_path_figure_draws_the_path_above_the_map_panels():
-    from history_of_interpretation import visualisation as vis
-
-    path = [np.full((8, 8, 3), value, np.float32) for value in (-20.0, 100.0, 300.0)]
-    figure, map_axes = vis.path_figure(path, ["a", "b", "c"], "a path", panels=2)
-    path_axes = [ax for ax in figure.get_axes() if ax not in map_axes]
-    assert len(map_axes) == 2 and [ax.get_title() for ax in path_axes] == ["a", "b", "c"]
-    shown = [ax.get_images()[0].get_array() for ax in path_axes]
-    assert [int(image.min()) for image in shown] == [0, 100, 255]  # clipped to pixel values
-    vis.plt.close(figure)
-
-
-def test_show_result_draws_each_method_as_declared():
-    from history_of_interpretation import visualisation as vis
-    from history_of_interpretation.methods import AttributionResult
-
-    photo = np.zeros((4, 4, 3), np.uint8)
-    result = AttributionResult(map=np.ones((4, 4), np.float32), target=0, label="x", probability=0.5,
-                               method="grad_cam", params={}, passes=1, seconds=0.0)
-    figure, axes = vis.figure_grid(1, 1)
-    vis.show_result(axes[0, 0], result, image=photo, colorbar=False)
-    assert [image.get_cmap().name for image in axes[0, 0].get_images()][-1] == "jet"  # grad_cam: "heat"
-    vis.plt.close(figure)
-
-
 def test_cost_table_per_result_and_averaged_per_method():
     from dataclasses import replace
 

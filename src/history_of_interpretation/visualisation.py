@@ -91,6 +91,23 @@ def class_title(result, prefix: str | None = None) -> str:
     return f"{head}{result.label} ({result.probability:.0%})"
 
 
+def comparison_figure(photos: dict, results: dict, methods, panel_size: float = 2.2):
+    """A grid: one row per photo (the photo, then each method's map), each map titled with its seconds.
+
+    `photos` maps names to images; `results` maps (photo name, method) to an
+    AttributionResult. The first row also names the methods.
+    """
+    figure, axes = figure_grid(len(photos), len(methods) + 1, panel_size=panel_size)
+    for row, (name, photo) in enumerate(photos.items()):
+        first = results[name, methods[0]]
+        show_image(axes[row, 0], photo, title=f"{first.label} ({first.probability:.0%})")
+        for column, method in enumerate(methods, start=1):
+            result = results[name, method]
+            title = f"{method.replace('_', ' ')}\n{result.seconds:.2f} s" if row == 0 else f"{result.seconds:.2f} s"
+            show_result(axes[row, column], result, image=photo, title=title, colorbar=False)
+    return figure
+
+
 def path_figure(images, titles, caption: str, panels: int = 3):
     """A figure of a path of images (top row, pixel values) above `panels` axes for maps.
 

@@ -1,0 +1,42 @@
+"""Drawing: the path figure, each method drawn as declared, the comparison grid."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from history_of_interpretation import visualisation as vis
+from history_of_interpretation.methods import AttributionResult
+
+
+def _result(method: str, seconds: float = 0.0) -> AttributionResult:
+    return AttributionResult(map=np.arange(16, dtype=np.float32).reshape(4, 4), target=0, label="x", probability=0.5,
+                             method=method, params={}, passes=1, seconds=seconds)
+
+
+def test_path_figure_draws_the_path_above_the_map_panels():
+    path = [np.full((8, 8, 3), value, np.float32) for value in (-20.0, 100.0, 300.0)]
+    figure, map_axes = vis.path_figure(path, ["a", "b", "c"], "a path", panels=2)
+    path_axes = [ax for ax in figure.get_axes() if ax not in map_axes]
+    assert len(map_axes) == 2 and [ax.get_title() for ax in path_axes] == ["a", "b", "c"]
+    shown = [ax.get_images()[0].get_array() for ax in path_axes]
+    assert [int(image.min()) for image in shown] == [0, 100, 255]  # clipped to pixel values
+    vis.plt.close(figure)
+
+
+def test_show_result_draws_each_method_as_declared():
+    photo = np.zeros((4, 4, 3), np.uint8)
+    result = _result("grad_cam")
+    figure, axes = vis.figure_grid(1, 1)
+    vis.show_result(axes[0, 0], result, image=photo, colorbar=False)
+    assert [image.get_cmap().name for image in axes[0, 0].get_images()][-1] == "jet"  # grad_cam: "heat"
+    vis.plt.close(figure)
+
+
+def test_comparison_figure_has_a_row_per_photo_and_a_column_per_method():
+    photos = {"a": np.zeros((4, 4, 3), np.uint8), "b": np.zeros((4, 4, 3), np.uint8)}
+    methods = ["grad_cam", "vanilla_gradient"]
+    results = {(name, method): _result(method, seconds=1.25) for name in photos for method in methods}
+    figure = vis.comparison_figure(photos, results, methods)
+    titles = [ax.get_title() for ax in figure.get_axes()]
+    assert titles == ["x (50%)", "grad cam\n1.25 s", "vanilla gradient\n1.25 s", "x (50%)", "1.25 s", "1.25 s"]
+    vis.plt.close(figure)
