@@ -42,5 +42,3 @@ html_theme_options = {
 }
 # Without a default, a first visit logs "Got invalid theme mode" to the console.
 html_context = {"default_mode": "light"}
-html_last_updated_fmt = None
-html_copy_source = False

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -75,12 +76,13 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator[webdriver.Chrome]
 
 @dataclass
 class Page:
-    """What one page load did: its console errors, broken images and requests off the machine."""
+    """What one page load did: its console errors, broken images and links, requests off the machine."""
 
     url: str
     console_errors: list[str]
     images: int
     broken_images: list[str]
+    broken_links: list[str]  # links to files (file://) that do not exist
     remote_requests: list[str]
 
 
@@ -99,6 +101,7 @@ def open_page(driver: webdriver.Chrome, url: str) -> Page:
     driver.get_log("performance")
     driver.get(url)
     images = driver.execute_async_script(_IMAGES_SCRIPT)
+    links = driver.execute_script("return Array.from(document.links, link => link.href)")
     errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
     requests = []
     for entry in driver.get_log("performance"):
@@ -110,6 +113,8 @@ def open_page(driver: webdriver.Chrome, url: str) -> Page:
         console_errors=errors,
         images=len(images),
         broken_images=[src for src, width in images if width == 0],
+        broken_links=[link for link in links if urlsplit(link).scheme == "file"
+                      and not Path(url2pathname(urlsplit(link).path)).is_file()],
         remote_requests=[url for url in requests if leaves_the_machine(url)],
     )
 
@@ -118,7 +123,7 @@ def screenshot(page: Path, png: Path, width: int = 1280, height: int = 900) -> N
     """Save a screenshot of the file `page` (the window's visible part) as `png`."""
     with chromium(width, height) as driver:
         report = open_page(driver, page.resolve().as_uri())
-        if report.console_errors or report.broken_images or report.remote_requests:
+        if report.console_errors or report.broken_images or report.broken_links or report.remote_requests:
             raise RuntimeError(f"{page} does not load cleanly: {report}")
         png.parent.mkdir(parents=True, exist_ok=True)
         if not driver.save_screenshot(str(png)):

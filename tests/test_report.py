@@ -70,6 +70,7 @@ def test_every_page_loads_cleanly_offline(browser, report, page):
     loaded = open_page(browser, (report / page).as_uri())
     assert loaded.console_errors == [], f"{page}: console errors"
     assert loaded.broken_images == [], f"{page}: images that did not load"
+    assert loaded.broken_links == [], f"{page}: links to files that do not exist"
     assert loaded.remote_requests == [], f"{page}: requests that leave the machine"
 
 
@@ -96,13 +97,20 @@ def test_the_readme_figures_appear_on_the_front_page(browser, report):
         assert Path(link).name in shown, f"README image {link} is missing from the front page"
 
 
-def test_next_links_walk_the_chapters_in_registry_order(browser, report):
+def walk(browser, report, link: str) -> list[str]:
+    """The pages reached by clicking `link` (a CSS selector) until a page has none."""
     visited = []
-    browser.get((report / "index.html").as_uri())
-    while links := browser.find_elements(By.CSS_SELECTOR, "a.right-next"):
+    while links := browser.find_elements(By.CSS_SELECTOR, link):
         links[0].click()
         visited.append(page_of(browser.current_url, report))
-    assert visited == [f"chapters/{c.notebook}.html" for c in CHAPTERS] + ["papers.html"]
+    return visited
+
+
+def test_next_and_previous_links_walk_the_chapters_in_registry_order(browser, report):
+    order = ["index.html", *(f"chapters/{c.notebook}.html" for c in CHAPTERS), "papers.html"]
+    browser.get((report / "index.html").as_uri())
+    assert walk(browser, report, "a.right-next") == order[1:]
+    assert walk(browser, report, "a.left-prev") == order[-2::-1]
 
 
 def test_the_table_of_contents_lists_the_chapters_in_order(browser, report):
@@ -135,6 +143,7 @@ def test_display_math_is_rendered_as_mathml(browser, report):
 # The checks themselves must be able to fail: each on a page with exactly that defect.
 @pytest.mark.parametrize("body, defect", [
     ('<img src="missing.png" alt="">', "broken_images"),
+    ('<a href="missing.html">a page that is not there</a>', "broken_links"),
     ("<script>console.error('boom')</script>", "console_errors"),
     ('<img src="https://example.invalid/figure.png" alt="">', "remote_requests"),
 ])
@@ -147,6 +156,7 @@ def test_the_page_checks_catch_each_defect(browser, tmp_path, body, defect):
 def test_a_clean_page_passes_every_check(browser, tmp_path):
     page = tmp_path / "page.html"
     pixel = "data:image/gif;base64,R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="
-    page.write_text(f'<!doctype html><title>clean</title><img src="{pixel}" alt="">')
+    page.write_text(f'<!doctype html><title>clean</title><img src="{pixel}" alt=""><a href="page.html#top">here</a>')
     loaded = open_page(browser, page.as_uri())
-    assert (loaded.images, loaded.broken_images, loaded.console_errors, loaded.remote_requests) == (1, [], [], [])
+    assert loaded.images == 1
+    assert loaded.console_errors == loaded.broken_images == loaded.broken_links == loaded.remote_requests == []
