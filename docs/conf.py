@@ -18,7 +18,6 @@ stage(DOCS)
 project = "A visual history of interpretation for image recognition"
 author = "the course's authors"
 extensions = ["myst_nb", "mathml"]
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "screenshots"]
 
 # The notebooks are committed executed: show their outputs, run nothing.
 nb_execution_mode = "off"
@@ -27,7 +26,6 @@ nb_output_stderr = "remove"
 # Cost tables are Markdown outputs (pipe tables), which plain CommonMark would not render.
 nb_render_markdown_format = "myst"
 myst_enable_extensions = ["dollarmath"]
-myst_heading_anchors = 3
 
 # Offline, from disk: math as MathML rendered at build time instead of MathJax from a CDN.
 html_math_renderer = "mathml"
@@ -38,7 +36,6 @@ html_title = project
 html_theme_options = {
     "repository_url": REPOSITORY,
     "use_repository_button": True,
-    "show_navbar_depth": 1,
 }
 # Without a default, a first visit logs "Got invalid theme mode" to the console.
 html_context = {"default_mode": "light"}
