@@ -35,10 +35,10 @@ include $(CHAPTER_RULES)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help figures test lint bench venv clean-venv
+.PHONY: help figures test lint bench venv clean-venv report browser test-browser screenshots
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
 venv: $(READY) ## create or refresh .venv from requirements.txt
 
@@ -58,7 +58,7 @@ figures: $(READY) ## (with IMAGE=, MODEL=, OUT=) rerun the series on your image 
 	$(BIN)/python -m history_of_interpretation.series --image "$(IMAGE)" --model "$(MODEL)" --out "$(OUT)" --chapters "$(CHAPTERS)"
 endif
 
-test: $(READY) ## run the unit tests and every notebook under nbval
+test: $(READY) $(REPORT_READY) ## run the unit tests, every notebook under nbval and the report's browser tests
 	$(BIN)/python -m pytest
 
 lint: $(READY) ## check the house rules: ruff's lint rules and formatting (pyproject.toml)
@@ -70,3 +70,37 @@ bench: $(READY) ## time every method against its floor and PAIR's usual pattern
 
 clean-venv: ## remove .venv
 	rm -rf $(VENV)
+
+# The report: a static book of the committed, executed notebooks (Sphinx + MyST-NB, sources in
+# docs/), checked in headless Chromium. Its packages come from requirements-report.in until
+# they join the lock.
+REPORT_READY := $(VENV)/.report-ready
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+export CHROMIUM CHROMEDRIVER
+
+$(REPORT_READY): requirements-report.in $(READY)
+	$(BIN)/python -m pip install --quiet -r requirements-report.in
+	touch $@
+
+report: $(REPORT_READY) ## build the book of the executed notebooks: build/report/index.html
+	$(BIN)/python -m sphinx -b html -W --keep-going -q -d build/report-doctrees docs build/report
+	@echo "The report: open build/report/index.html"
+
+browser: ## install headless Chromium and its driver from Debian (apt-get, as root) if missing
+	@if [ -x "$(CHROMIUM)" ] && [ -x "$(CHROMEDRIVER)" ]; then \
+		echo "Chromium: $(CHROMIUM), driver: $(CHROMEDRIVER)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	else \
+		echo "error: no Chromium at $(CHROMIUM) with a driver at $(CHROMEDRIVER). Install Debian's" \
+			"chromium and chromium-driver (sudo apt-get install chromium chromium-driver), or run" \
+			"make CHROMIUM=/path/to/chromium CHROMEDRIVER=/path/to/chromedriver ..."; \
+		exit 1; \
+	fi
+
+test-browser: $(REPORT_READY) browser ## only the report's tests: build it, open every page in headless Chromium
+	$(BIN)/python -m pytest tests/test_report.py tests/test_book.py tests/test_badges.py
+
+screenshots: report browser ## refresh the README's screenshot of the report, docs/screenshots/report.png
+	$(BIN)/python tests/browser.py build/report/index.html docs/screenshots/report.png

@@ -1,4 +1,4 @@
-"""Shared fixtures: the two offline models, loaded once per test session.
+"""Shared fixtures: the two offline models, loaded once per test session, and a headless browser.
 
 The session models use the user's real cache of ported weights (fast after
 the first run). Tests of the cache itself point $HISTORY_OF_INTERPRETATION_CACHE
@@ -16,6 +16,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from browser import chromium, missing_browser  # noqa: E402
 from history_of_interpretation import load_model  # noqa: E402
 from history_of_interpretation import models  # noqa: E402
 from history_of_interpretation.checkpoint import read_state_dict  # noqa: E402
@@ -67,3 +68,17 @@ def tmp_cache(tmp_path, monkeypatch) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv(models.CACHE_ENV, str(cache))
     return cache
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium driven by Selenium (tests/browser.py), shared by the session.
+
+    Where no Chromium is installed the browser tests are skipped, except in CI (CI=true),
+    where that fails: CI must install it (make browser).
+    """
+    problem = missing_browser()
+    if problem:
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(problem)
+    with chromium() as driver:
+        yield driver
