@@ -78,7 +78,7 @@ def build() -> gr.Blocks:
                     progress=gr.Progress()):
         if not methods:
             raise ValueError("choose at least one method")
-        settings = {method: settings_from_values(method, controls, list(values)) for method in methods}
+        settings = {method: settings_from_values(SPECS[method], controls, list(values)) for method in methods}
         target = work.target(class_choice, class_name)
         bundle = work.model(model_name)
         image = work.photo(sample, upload, bundle.input_size)

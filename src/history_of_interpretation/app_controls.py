@@ -88,8 +88,8 @@ def all_controls(methods=METHODS) -> list[Control]:
     return [control for name in methods for control in controls_for(SPECS[name])]
 
 
-def settings_from_values(method: str, controls: list[Control], values: list) -> dict:
-    """The checked settings of `method` from the values of `controls` (all methods') as the page sent them.
+def settings_from_values(spec: MethodSpec, controls: list[Control], values: list) -> dict:
+    """The checked settings of the method `spec` declares, from the values of `controls` (all methods') as the page sent them.
 
     Number fields send floats (or None when emptied): whole numbers become int,
     an empty optional field becomes None, an empty required one is an error.
@@ -99,17 +99,17 @@ def settings_from_values(method: str, controls: list[Control], values: list) -> 
         raise ValueError(f"expected {len(controls)} settings values, got {len(values)}")
     params = {}
     for control, value in zip(controls, values):
-        if control.method != method:
+        if control.method != spec.name:
             continue
         if value is None or value == "":
             if not control.optional:
-                raise ValueError(f"{SPECS[method].title}: {control.parameter} is empty; "
+                raise ValueError(f"{spec.title}: {control.parameter} is empty; "
                                  f"it must be {control.description}")
             value = None
         elif control.kind == "integer" and isinstance(value, float) and math.isfinite(value) and value.is_integer():
             value = int(value)
         params[control.parameter] = value
     try:
-        return SPECS[method].checked(params)
+        return spec.checked(params)
     except ValueError as error:
-        raise ValueError(f"{SPECS[method].title}: {error}") from error
+        raise ValueError(f"{spec.title}: {error}") from error

@@ -10,6 +10,7 @@ the same model shares, so two explanations at once would mix their counts
 from __future__ import annotations
 
 import threading
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -63,10 +64,14 @@ def check_upload(path: str | Path, shown_name: str | None = None) -> None:
     path = Path(path)
     name = shown_name or path.name
     try:
-        with Image.open(path) as image:
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise ValueError(f"{name} is not an image that can be read (use a PNG, JPEG, WebP, ...): {error}") from error
+        with warnings.catch_warnings():  # Pillow's decompression-bomb warning: the size is checked below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+    except UnidentifiedImageError as error:
+        raise ValueError(f"{name} is not an image that can be read: use a PNG, JPEG, WebP, ... photo") from error
+    except (OSError, Image.DecompressionBombError) as error:
+        raise ValueError(f"{name} cannot be read as an image ({error}): use a PNG, JPEG, WebP, ... photo") from error
     if min(width, height) < MIN_SIDE:
         raise ValueError(f"{name} is {width}x{height} pixels; use a photo at least {MIN_SIDE} pixels on each side")
     if width * height > MAX_PIXELS:
