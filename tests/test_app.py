@@ -210,3 +210,106 @@ def test_inception_offline_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setattr(models, "_internet_reachable", lambda *args, **kwargs: False)
     with pytest.raises(gr.Error, match="inception_v3 needs its ImageNet weights"):
         app.plain_errors(app_work.model)("inception_v3")
+
+
+# --- the page in a real browser ------------------------------------------------------------------
+
+from browser import chromium, chromium_missing, free_port, requests_made  # noqa: E402
+
+needs_chromium = pytest.mark.skipif(chromium_missing() is not None, reason=str(chromium_missing()))
+PAGE_SECONDS = 120  # a map on 2 shared CPU cores, the model's first load included
+
+
+@pytest.fixture(scope="module")
+def page(lite0):
+    """The app on a free localhost port (served from a thread) and a fresh headless Chromium on it."""
+    port = free_port()
+    demo = app.launch(port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        with chromium() as driver:
+            driver.get(f"http://127.0.0.1:{port}/")
+            yield driver
+    finally:
+        demo.close()
+
+
+def wait_until(driver, condition, what: str, seconds: float = PAGE_SECONDS):
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(driver, seconds, poll_frequency=0.5).until(lambda d: condition(d), message=what)
+
+
+def shown_maps(driver) -> list[str]:
+    """The captions of the maps in the gallery whose image has loaded (naturalWidth > 0)."""
+    from selenium.webdriver.common.by import By
+    loaded = driver.execute_script(
+        "return [...document.querySelectorAll('#maps img')].filter(i => i.complete && i.naturalWidth > 0).length")
+    captions = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "#maps .caption-label, #maps figcaption")]
+    return captions if loaded else []
+
+
+def choose(driver, element_id: str, text: str):
+    """Pick an option of a gradio dropdown by typing it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    box = driver.find_element(By.CSS_SELECTOR, f"#{element_id} input")
+    box.click()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(text)
+    time.sleep(0.5)
+    box.send_keys(Keys.ENTER)
+
+
+def chosen_class(driver) -> str:
+    """The class the top-5 dropdown shows, e.g. 'espresso (94.0%)'."""
+    from selenium.webdriver.common.by import By
+    return driver.find_element(By.CSS_SELECTOR, "#class-choice input").get_attribute("value") or ""
+
+
+def only_method(driver, name: str):
+    """Tick `name` alone in the methods' checkboxes."""
+    from selenium.webdriver.common.by import By
+    for box in driver.find_elements(By.CSS_SELECTOR, "#methods input[type=checkbox]"):
+        if box.is_selected() != (box.get_attribute("name") == name):
+            box.click()
+
+
+def explain_and_wait(driver, before: list[str]) -> list[str]:
+    from selenium.webdriver.common.by import By
+    driver.find_element(By.ID, "explain").click()
+    return wait_until(driver, lambda d: (maps := shown_maps(d)) and maps != before and maps, "a map to appear")
+
+
+@needs_chromium
+def test_a_sample_and_a_method_give_a_map(page):
+    from selenium.webdriver.common.by import By
+    wait_until(page, lambda d: d.find_elements(By.CSS_SELECTOR, "#sample input"), "the page")
+    choose(page, "sample", "coffee")
+    wait_until(page, lambda d: chosen_class(d).startswith("espresso"), "coffee's top 5")
+    only_method(page, "vanilla_gradient")
+    captions = explain_and_wait(page, before=[])
+    assert len(captions) == 1 and captions[0].startswith("vanilla gradient: 1 pass,"), captions
+
+
+@needs_chromium
+def test_a_non_image_upload_shows_the_error_and_the_next_request_works(page, tmp_path):
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+    before = shown_maps(page)
+    (tmp_path / "notes.png").write_text("not an image")
+    page.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(tmp_path / "notes.png"))
+    wait_until(page, lambda d: "notes.png is not an image that can be read" in d.find_element(By.TAG_NAME, "body").text,
+               "the error message")
+    page.find_element(By.CSS_SELECTOR, "#upload button[aria-label=Clear]").click()
+    Image.fromarray(load_image("rocket")).save(tmp_path / "rocket.png")
+    page.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(tmp_path / "rocket.png"))
+    wait_until(page, lambda d: chosen_class(d).startswith(("missile", "projectile")), "the upload's top 5")
+    only_method(page, "grad_cam")
+    captions = explain_and_wait(page, before)
+    assert len(captions) == 1 and captions[0].startswith("Grad-CAM: 1 pass,"), captions
+
+
+@needs_chromium
+def test_nothing_is_requested_from_outside_the_machine(page):
+    outside = [url for url in requests_made(page)
+               if url.startswith(("http:", "https:", "ws:", "wss:")) and not url.split("/")[2].startswith("127.0.0.1")]
+    assert not outside

@@ -104,7 +104,8 @@ def build() -> gr.Blocks:
                     model_name = gr.Dropdown(choices=list(MODEL_NAMES), value=MODEL_NAMES[0], label="model",
                                              info="inception_v3 downloads its weights once: it needs the internet")
                     seen = gr.Image(label="the photo as the model sees it", interactive=False, height=240)
-                    class_choice = gr.Dropdown(choices=[], label="class to explain (the model's top 5)")
+                    class_choice = gr.Dropdown(choices=[], label="class to explain (the model's top 5)",
+                                               elem_id="class-choice")
                     class_name = gr.Textbox(label="or any ImageNet class by name", placeholder="e.g. tiger cat",
                                             elem_id="class-name")
                 with gr.Column():
