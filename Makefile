@@ -35,7 +35,7 @@ include $(CHAPTER_RULES)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help figures test bench venv clean-venv
+.PHONY: help figures test bench venv clean-venv app app-venv app-test screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -66,3 +66,26 @@ bench: $(READY) ## time every method against its floor and PAIR's usual pattern
 
 clean-venv: ## remove .venv
 	rm -rf $(VENV)
+
+# --- the app (src/history_of_interpretation/app.py) ---------------------------
+# Its packages (requirements-app.in) go into .venv on top of the lock until the
+# lock carries them; its browser tests need Debian's chromium and chromium-driver.
+APP_READY := $(VENV)/.app-ready
+PORT ?= 7860
+
+$(APP_READY): requirements-app.in | $(READY)
+	$(BIN)/python -m pip install --quiet -r requirements-app.in
+	touch $@
+
+app-venv: $(APP_READY) ## add the app's packages (gradio, selenium) to .venv
+
+app: $(APP_READY) ## serve the app on http://127.0.0.1:7860 (PORT=... for another port)
+	$(BIN)/python -m history_of_interpretation.app --port $(PORT)
+
+app-test: $(APP_READY) ## the app's tests, browser included (needs chromium)
+	$(BIN)/python -m pytest tests/test_app.py
+
+screenshots: docs/screenshots/app.png ## regenerate the README's screenshot of the app
+
+docs/screenshots/app.png: tests/screenshot_app.py tests/browser.py $(SOURCES) | $(APP_READY)
+	$(BIN)/python tests/screenshot_app.py $@
