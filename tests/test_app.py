@@ -299,13 +299,49 @@ def test_a_non_image_upload_shows_the_error_and_the_next_request_works(page, tmp
     page.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(tmp_path / "notes.png"))
     wait_until(page, lambda d: "notes.png is not an image that can be read" in d.find_element(By.TAG_NAME, "body").text,
                "the error message")
-    page.find_element(By.CSS_SELECTOR, "#upload button[aria-label=Clear]").click()
+    clear_upload(page)
     Image.fromarray(load_image("rocket")).save(tmp_path / "rocket.png")
     page.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(tmp_path / "rocket.png"))
     wait_until(page, lambda d: chosen_class(d).startswith(("missile", "projectile")), "the upload's top 5")
     only_method(page, "grad_cam")
     captions = explain_and_wait(page, before)
     assert len(captions) == 1 and captions[0].startswith("Grad-CAM: 1 pass,"), captions
+
+
+def clear_upload(driver):
+    """Empty the upload field (its Clear button shows only while it holds a file)."""
+    from selenium.webdriver.common.by import By
+    for button in driver.find_elements(By.CSS_SELECTOR, "#upload button[aria-label=Clear]"):
+        button.click()
+
+
+def page_text(driver) -> str:
+    from selenium.webdriver.common.by import By
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+@needs_chromium
+def test_a_huge_image_and_an_unknown_class_show_plain_errors(page, tmp_path):
+    from selenium.webdriver.common.by import By
+    clear_upload(page)
+    upload = page.find_element(By.CSS_SELECTOR, "#upload input[type=file]")
+    upload.send_keys(str(png_header_only(tmp_path / "huge.png", 12000, 12000)))
+    wait_until(page, lambda d: "huge.png is 12000x12000 pixels (144 megapixels)" in page_text(d), "the size error")
+    clear_upload(page)
+    page.find_element(By.CSS_SELECTOR, "#class-name textarea, #class-name input").send_keys("tigger cat")
+    page.find_element(By.ID, "explain").click()
+    wait_until(page, lambda d: "unknown ImageNet class name 'tigger cat'" in page_text(d), "the class error")
+
+
+@needs_chromium
+def test_the_discrimination_tab_explains_each_half(page):
+    from selenium.webdriver.common.by import By
+    page.find_element(By.XPATH, "//button[@role='tab'][contains(., 'Class discrimination')]").click()
+    page.find_element(By.ID, "compare").click()
+    wait_until(page, lambda d: d.execute_script(
+        "return [...document.querySelectorAll('#pair-maps img')].filter(i => i.naturalWidth > 0).length") == 2,
+        "two rows of maps")
+    assert "the class of chelsea (left half): Grad-CAM: 1 pass" in page_text(page)
 
 
 @needs_chromium

@@ -134,7 +134,8 @@ def build() -> gr.Blocks:
                 right = gr.Dropdown(choices=samples, value=names[1], label="right photo")
                 pair_model = gr.Dropdown(choices=list(MODEL_NAMES), value=MODEL_NAMES[0], label="model")
             compare = gr.Button("Compare", variant="primary", elem_id="compare")
-            pair_maps = gr.Gallery(label="one row per class", columns=1, height="auto", object_fit="contain", elem_id="pair-maps")
+            pair_maps = gr.Gallery(label="one row per class", columns=1, height="auto", object_fit="contain",
+                                   elem_id="pair-maps")
             compare.click(run_discrimination, [left, right, pair_model], pair_maps)
     return demo
 

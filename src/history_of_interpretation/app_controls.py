@@ -89,7 +89,7 @@ def all_controls(methods=METHODS) -> list[Control]:
 
 
 def settings_from_values(spec: MethodSpec, controls: list[Control], values: list) -> dict:
-    """The checked settings of the method `spec` declares, from the values of `controls` (all methods') as the page sent them.
+    """The checked settings of `spec`'s method from the values of `controls` (all methods'), as sent by the page.
 
     Number fields send floats (or None when emptied): whole numbers become int,
     an empty optional field becomes None, an empty required one is an error.

@@ -121,7 +121,8 @@ def explain(image: np.ndarray, bundle: ModelBundle, target_class: int | None, se
     return pictures
 
 
-def discriminate(left: str, right: str, bundle: ModelBundle, progress=lambda fraction, description: None) -> list[Picture]:
+def discriminate(left: str, right: str, bundle: ModelBundle,
+                 progress=lambda fraction, description: None) -> list[Picture]:
     """Chapter 4's test: on two photos side by side, explain each photo's own top class."""
     composite = side_by_side(left, right, bundle.input_size)
     pictures = []
@@ -146,7 +147,8 @@ def discriminate(left: str, right: str, bundle: ModelBundle, progress=lambda fra
 
 def cost_caption(result: AttributionResult) -> str:
     """'Grad-CAM: 1 pass, 0.12 s'."""
-    return f"{SPECS[result.method].title}: {result.passes} pass{'es' if result.passes != 1 else ''}, {result.seconds:.2f} s"
+    passes = f"{result.passes} pass" + ("es" if result.passes != 1 else "")
+    return f"{SPECS[result.method].title}: {passes}, {result.seconds:.2f} s"
 
 
 def rendered(figure: Figure) -> np.ndarray:
