@@ -221,16 +221,38 @@ PAGE_SECONDS = 120  # a map on 2 shared CPU cores, the model's first load includ
 
 
 @pytest.fixture(scope="module")
-def page(lite0):
-    """The app on a free localhost port (served from a thread) and a fresh headless Chromium on it."""
+def server(lite0):
+    """The app's address on a free localhost port, served from a thread."""
     port = free_port()
     demo = app.launch(port=port, prevent_thread_lock=True, quiet=True)
     try:
-        with chromium() as driver:
-            driver.get(f"http://127.0.0.1:{port}/")
-            yield driver
+        yield f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    """A fresh headless Chromium on the app."""
+    with chromium() as driver:
+        driver.get(server)
+        yield driver
+
+
+def test_two_requests_to_the_server_at_once_each_get_their_own_result(server):
+    from gradio_client import Client
+    controls = all_controls()
+    values = [c.default for c in controls]
+    values[[(c.method, c.parameter) for c in controls].index(("smoothgrad", "samples"))] = 6
+    client = Client(server, verbose=False)
+    jobs = {"chelsea": "loo_grid", "coffee": "smoothgrad"}
+    submitted = {photo: client.submit(photo, None, "efficientnet_lite0", None, "", [name], *values,
+                                      api_name="/run_explain") for photo, name in jobs.items()}
+    results = {photo: job.result(timeout=PAGE_SECONDS) for photo, job in submitted.items()}
+    assert results["chelsea"][0][0]["caption"].startswith("leave-one-out (grid): 9 passes,")
+    assert results["coffee"][0][0]["caption"].startswith("SmoothGrad: 6 passes,")
+    assert "| loo_grid | Egyptian cat | 9 |" in results["chelsea"][1]
+    assert "| smoothgrad | espresso | 6 |" in results["coffee"][1]
 
 
 def wait_until(driver, condition, what: str, seconds: float = PAGE_SECONDS):
