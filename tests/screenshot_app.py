@@ -7,9 +7,11 @@ Chromium, and saves the whole page once the maps have loaded.
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
+import time
 
 from browser import chromium, free_port, wait_for_http
 
@@ -36,10 +38,11 @@ def main(out: str) -> None:
             wait.until(lambda d: d.execute_script(
                 "const maps = [...document.querySelectorAll('#maps img')];"
                 "return maps.length > 0 && maps.every(i => i.complete && i.naturalWidth > 0)"))
-            height = driver.execute_script("return document.documentElement.scrollHeight")
-            driver.set_window_size(1280, height + 40)
+            time.sleep(1)  # let the gallery settle
+            # the whole page, beyond the window: Chrome's own full-page capture
+            shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
             with atomic_output(out, suffix=".png") as temporary:
-                driver.save_screenshot(str(temporary))
+                temporary.write_bytes(base64.b64decode(shot["data"]))
     finally:
         server.terminate()
         server.wait(timeout=30)
