@@ -35,7 +35,7 @@ include $(CHAPTER_RULES)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help figures test lint bench venv clean-venv report browser test-browser screenshots
+.PHONY: help figures test lint bench venv clean-venv report browser test-browser app app-test screenshots
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -102,5 +102,25 @@ browser: ## install headless Chromium and its driver from Debian (apt-get, as ro
 test-browser: $(REPORT_READY) browser ## only the report's tests: build it, open every page in headless Chromium
 	$(BIN)/python -m pytest tests/test_report.py tests/test_book.py tests/test_badges.py
 
-screenshots: report browser ## refresh the README's screenshot of the report, docs/screenshots/report.png
+screenshots: report browser $(APP_READY) ## refresh the README's screenshots of the report and the app (docs/screenshots/)
 	$(BIN)/python tests/browser.py build/report/index.html docs/screenshots/report.png
+	$(BIN)/python tests/screenshot_app.py docs/screenshots/app.png
+
+# --- the app (src/history_of_interpretation/app.py) ---------------------------
+# Its packages (requirements-app.in) go into .venv on top of the lock until the
+# lock carries them; its browser tests need Debian's chromium and chromium-driver.
+APP_READY := $(VENV)/.app-ready
+PORT ?= 7860
+
+$(APP_READY): requirements-app.in | $(READY)
+	$(BIN)/python -m pip install --quiet -r requirements-app.in
+	touch $@
+
+app-venv: $(APP_READY) ## add the app's packages (gradio, selenium) to .venv
+
+app: $(APP_READY) ## serve the app on http://127.0.0.1:7860 (PORT=... for another port)
+	$(BIN)/python -m history_of_interpretation.app --port $(PORT)
+
+app-test: $(APP_READY) browser ## the app's tests, browser included (needs chromium)
+	$(BIN)/python -m pytest tests/test_app.py
+

@@ -2,7 +2,8 @@
 
 Nothing downloads a browser: Selenium gets the driver's path, so Selenium Manager never
 runs. Host names resolve to nothing, so a page that reaches for the internet fails here
-instead of leaking, and `Page.remote_requests` names what it tried.
+instead of leaking, and `Page.remote_requests` (or `requests_made`) names what it tried.
+`free_port()` and `wait_for_http(url)` help start a local server (the app) to point it at.
 
 As a script, `python tests/browser.py PAGE PNG` saves a screenshot of PAGE (a file).
 """
@@ -12,8 +13,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -95,19 +99,45 @@ Promise.all(images.map(img => { img.loading = "eager"; return img.decode().catch
 """
 
 
+def requests_made(driver: webdriver.Chrome) -> list[str]:
+    """The URLs the browser has requested since the last call (from Chrome's performance log)."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 180.0) -> None:
+    """Wait until `url` answers (a server starting in another process or thread)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not answer within {timeout:.0f} s") from None
+            time.sleep(0.5)
+
+
 def open_page(driver: webdriver.Chrome, url: str) -> Page:
     """Load `url` and report on it; the logs are drained first, so they hold only this page."""
     driver.get_log("browser")
-    driver.get_log("performance")
+    requests_made(driver)
     driver.get(url)
     images = driver.execute_async_script(_IMAGES_SCRIPT)
     links = driver.execute_script("return Array.from(document.links, link => link.href)")
     errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
-    requests = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            requests.append(message["params"]["request"]["url"])
+    requests = requests_made(driver)
     return Page(
         url=url,
         console_errors=errors,
