@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import saliency.core as saliency
+from skimage.transform import resize
 
 from .gradients import guided_backprop
 from .spec import PairEquivalent, method
@@ -14,6 +15,24 @@ PAIR_GRAD_CAM = PairEquivalent(
     run=lambda context, function, settings: saliency.GradCam().GetMask(
         context.x, function, context.call_args, should_resize=True, three_dims=False),
 )
+
+
+def upsample(layer_values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of an hxw (or hxwxC, channel by channel) layer map to `size`, as PAIR's GradCam does."""
+    return resize(layer_values, size)
+
+
+def layer_map_to_image(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A class activation map at the layer's hxw: positive part, scaled to max 1, upsampled to `size`.
+
+    PAIR's `GradCam.GetMask(should_resize=True)` does exactly this; the other
+    CAM methods (Grad-CAM++, Score-CAM) finish their maps here so that all
+    three are drawn and compared on the same scale.
+    """
+    cam = np.maximum(cam, 0)
+    if cam.max() > 0:
+        cam = cam / cam.max()
+    return upsample(cam, size).astype(np.float32)
 
 
 @method(
