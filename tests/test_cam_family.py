@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import saliency.core as saliency
 import tensorflow as tf
+from skimage.transform import resize
 from scipy.ndimage import map_coordinates
 
 from history_of_interpretation.methods import attribute
-from history_of_interpretation.methods.grad_cam import layer_map_to_image
+from history_of_interpretation.methods.grad_cam import layer_map_to_image, upsample
 from history_of_interpretation.methods.model_calls import ModelCalls
 from toy_models import conv_bundle, random_image
 
@@ -57,6 +58,15 @@ def finish(cam, size):
 def test_the_toy_layer_is_coarser_than_the_photo(toy, toy_image):
     values, gradients = layer_values_and_logit_gradients(toy, toy_image, 0)
     assert values.shape == (SIZE // STRIDES, SIZE // STRIDES, FILTERS) and np.abs(gradients).max() > 0
+
+
+def test_upsample_is_skimages_bilinear_resize_channel_by_channel():
+    stack = np.random.default_rng(0).random((3, 7, 5)).astype(np.float32)
+    upsampled = upsample(stack, (224, 160))
+    assert upsampled.shape == (3, 224, 160) and upsampled.dtype == np.float32
+    for channel, layer_map in zip(upsampled, stack):
+        np.testing.assert_allclose(channel, resize(layer_map, (224, 160)), atol=1e-6)
+    np.testing.assert_allclose(upsample(stack[0].astype(np.float64), (224, 160)), resize(stack[0], (224, 160)), atol=1e-12)
 
 
 def test_cams_finish_their_maps_as_pairs_grad_cam_does(toy, toy_image):

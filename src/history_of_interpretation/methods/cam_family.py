@@ -85,13 +85,14 @@ def score_cam(context, top_k: int | None = None):
     kept = np.argsort(-values.mean(axis=(0, 1)), kind="stable")[:top_k]  # top_k None: all, busiest first
     size = context.x.shape[:2]
     baseline = softmax(context.calls.logits(np.zeros_like(context.x)[None]))[0, context.target]
+    channel_maps = np.moveaxis(values, -1, 0)  # (channels, h, w)
     increases = []
     for start in range(0, len(kept), context.calls.batch_size):
-        masks = np.moveaxis(upsample(values[..., kept[start : start + context.calls.batch_size]], size), -1, 0)
+        masks = upsample(channel_maps[kept[start : start + context.calls.batch_size]], size)
         low, high = masks.min(axis=(1, 2), keepdims=True), masks.max(axis=(1, 2), keepdims=True)
         # A flat channel gives a zero mask (the baseline itself): weight 0, not a division by zero.
         masks = np.divide(masks - low, high - low, out=np.zeros_like(masks), where=high > low)
-        masked = (context.x[None] * masks[..., None]).astype(np.float32)
+        masked = context.x[None] * masks[..., None]
         increases.append(context.calls.probabilities(masked, context.target) - baseline)
     weights = np.concatenate(increases)
     cam = np.einsum("hwc,c->hw", values[..., kept].astype(np.float64), weights)
