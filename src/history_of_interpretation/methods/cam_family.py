@@ -70,12 +70,13 @@ def score_cam(context, top_k: int | None = None):
     input space (so the baseline x * 0 is the zero input: grey for
     EfficientNet's (x - 127) / 128, black for a 0..1 model). Weight w_k =
     p(x * H_k) - p(baseline), the paper's channel-wise increase of confidence
-    with the softmax probability as score (as the authors' code scores it;
-    the softmax across channels in the paper's Algorithm 1 would make the
-    baseline irrelevant and the 1280 weights nearly equal). Map = relu(sum_k
-    w_k A_k). `top_k` keeps only the k channels of highest mean activation
-    (None: all). One layer pass, then one forward pass per kept channel and
-    one for the baseline, in batches.
+    with the softmax probability as the class score (as the authors' code
+    scores it). No further softmax across channels, as some implementations
+    apply: it would make the baseline irrelevant and, the increases lying
+    within [-1, 1], 1280 weights nearly equal. Map = relu(sum_k w_k A_k).
+    `top_k` keeps only the k channels of highest mean activation (None: all).
+    One layer pass, then one forward pass per kept channel and one for the
+    baseline, in batches.
     """
     channels = _channel_count(context)
     if top_k is not None and top_k > channels:
