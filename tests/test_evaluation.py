@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from history_of_interpretation.evaluation import fingerprint, positive_mass_fraction
+from history_of_interpretation.evaluation import fingerprint, half_shares, positive_mass_fraction
+from history_of_interpretation.images import Composite
 from history_of_interpretation.methods import AttributionResult, attribute
 from toy_models import conv_bundle, random_image
 
@@ -44,6 +45,12 @@ def test_positive_mass_fraction_sums_channels_before_clipping():
     left = np.array([[True, False]])
     assert positive_mass_fraction(attribution, left) == 0.0
     assert positive_mass_fraction(attribution, ~left) == 1.0
+
+
+def test_half_shares_split_the_positive_mass_between_the_halves():
+    composite = Composite(image=np.zeros((2, 4, 3), np.uint8), left="coffee", right="coffee")
+    attribution = np.array([[1.0, 0.0, 2.0, -5.0], [0.0, 1.0, 0.0, 4.0]])
+    assert half_shares(attribution, composite) == pytest.approx({"left": 2 / 8, "right": 6 / 8})
 
 
 @pytest.mark.parametrize("attribution", [np.zeros((4, 4)), -np.ones((4, 4)), np.zeros((4, 4, 3))],

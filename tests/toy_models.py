@@ -38,11 +38,15 @@ def random_image(size: int, seed: int = 0, height: int | None = None) -> np.ndar
     return rng.integers(0, 256, (height or size, size, 3), dtype=np.uint8)
 
 
-def conv_bundle(size: int = 16, classes: int = 1000, filters: int = 4, seed: int = 0) -> ModelBundle:
-    """image -> Conv2D -> ReLU ('conv_act', the Grad-CAM layer) -> global average -> Dense logits."""
+def conv_bundle(size: int = 16, classes: int = 1000, filters: int = 4, seed: int = 0, strides: int = 1) -> ModelBundle:
+    """image -> Conv2D -> ReLU ('conv_act', the Grad-CAM layer) -> global average -> Dense logits.
+
+    With `strides` > 1 the Grad-CAM layer is coarser than the image (size / strides), so CAM
+    methods must upsample it, as on a real network.
+    """
     rng = np.random.default_rng(seed)
     inputs = keras.Input((size, size, 3), name="image")
-    conv = keras.layers.Conv2D(filters, 3, padding="same", name="conv")
+    conv = keras.layers.Conv2D(filters, 3, strides=strides, padding="same", name="conv")
     x = keras.layers.ReLU(name="conv_act")(conv(inputs))
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     dense = keras.layers.Dense(classes, name="logits")

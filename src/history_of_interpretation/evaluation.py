@@ -23,6 +23,15 @@ def positive_mass_fraction(attribution: np.ndarray, region: np.ndarray) -> float
     return float(positive[region].sum() / total)
 
 
+def half_shares(attribution: np.ndarray, composite) -> dict[str, float]:
+    """Share of the map's positive mass on each half of a side-by-side composite: {"left": .., "right": ..}.
+
+    With two instances of one class (say coffee | coffee), it says whether a
+    map covers both or settles on one.
+    """
+    return {side: positive_mass_fraction(attribution, composite.half_mask(side)) for side in ("left", "right")}
+
+
 def _significant(value: float, digits: int = 2) -> str:
     return f"{value:.{digits}g}"
 

@@ -28,6 +28,7 @@ REGISTRY = (
     "gradients",
     "grad_cam",
     "integrated_gradients",
+    "cam_family",
 )
 
 
