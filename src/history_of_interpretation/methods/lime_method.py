@@ -24,8 +24,8 @@ class BatchedLimeImageExplainer(lime_image.LimeImageExplainer):
     """The package's explainer, with its perturbed photos built a batch at a time.
 
     lime 0.2.0.1's `data_labels` builds each perturbed photo in a Python loop
-    over its hidden superpixels (about 6 ms a photo here, as long as the
-    forward pass itself) and always draws a progress bar. This override makes
+    over its hidden superpixels (6 ms a photo measured here on a busy machine,
+    comparable to the forward pass) and always draws a progress bar. This override makes
     the same draw from the same generator and the same photos, one array
     operation per batch; tests/test_lime.py checks it against the package's loop.
     """
