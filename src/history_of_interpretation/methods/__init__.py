@@ -29,6 +29,8 @@ REGISTRY = (
     "grad_cam",
     "integrated_gradients",
     "cam_family",
+    "lime_method",
+    "rise",
 )
 
 
