@@ -28,6 +28,8 @@ REGISTRY = (
     "gradients",
     "grad_cam",
     "integrated_gradients",
+    "xrai",
+    "guided_ig",
 )
 
 
