@@ -50,7 +50,10 @@ def ranked_regions(attr, segs, gain_fun=None, area_perc_th=1.0, min_pixel_diff=5
     claimed pixels have the highest mean attribution (the first such
     segment on a tie), dropping segments that would claim fewer than
     `min_pixel_diff` pixels. The chosen segment's score is computed exactly
-    as saliency.core does, so the map's values are its values.
+    as saliency.core does, so the map's values are its values. (Densities
+    that differ by less than float32 rounding, which saliency.core's float32
+    means cannot order either, may be taken in another order.) `gain_fun` is
+    accepted because saliency.core passes it; the gain is always its density.
     """
     flat = np.asarray(attr).ravel()
     flat64 = flat.astype(np.float64)
@@ -124,7 +127,7 @@ PAIR_XRAI = PairEquivalent(
     rules={"steps": COUNT, "algorithm": one_of(*ALGORITHMS)},
     passes=lambda settings, extras: {"gradient": 2 * settings["steps"]},
     rgb=False, signed=True, display="heat", resolution="segment",
-    quick={"steps": 4, "algorithm": "fast"}, pair=PAIR_XRAI,
+    quick={"steps": 4}, pair=PAIR_XRAI,
 )
 def xrai(context, steps: int = 100, algorithm: str = "full"):
     """Rank the photo's segments by their density of integrated-gradients attribution.
@@ -132,8 +135,9 @@ def xrai(context, steps: int = 100, algorithm: str = "full"):
     `steps` is each integrated gradients' number of points (two paths: from
     black and from white); "full" ranks segments by what each adds beyond the
     region chosen so far, "fast" ranks them once, ignoring their overlaps.
-    extras: "ranks" (1 for the best region, 2 for the next...) and
-    "segmentation_seconds", the time spent segmenting the photo.
+    extras: "ranks" (1 for the best region, 2 for the next...), "segments"
+    (how many candidate segments) and "segmentation_seconds", the time spent
+    segmenting the photo.
     """
     started = time.perf_counter()
     segments = felzenszwalb_segments(context.x)
