@@ -31,6 +31,8 @@ REGISTRY = (
     "cam_family",
     "lime_method",
     "rise",
+    "xrai",
+    "guided_ig",
 )
 
 
