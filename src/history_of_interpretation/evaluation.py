@@ -89,13 +89,6 @@ def cost_table(results, by_method: bool = False) -> MarkdownTable:
     return MarkdownTable("\n".join(lines))
 
 
-def cost_table(results) -> str:
-    """A markdown table of what each result cost: passes through the network and seconds."""
-    lines = ["| method | class | passes | seconds |", "|---|---|---:|---:|"]
-    lines += [f"| {r.method} | {r.label} | {r.passes} | {r.seconds:.2f} |" for r in results]
-    return "\n".join(lines)
-
-
 def total_variation(attribution: np.ndarray) -> float:
     """How speckled a map is: the mean jump of |map| between neighbouring pixels, over its mean.
 
