@@ -40,3 +40,19 @@ def test_comparison_figure_has_a_row_per_photo_and_a_column_per_method():
     titles = [ax.get_title() for ax in figure.get_axes()]
     assert titles == ["x (50%)", "grad cam\n1.25 s", "vanilla gradient\n1.25 s", "x (50%)", "1.25 s", "1.25 s"]
     vis.plt.close(figure)
+
+
+def test_relative_heat_stretches_a_map_on_a_floor_where_heat_does_not():
+    on_a_floor = np.array([[10.0, 10.0], [10.0, 11.0]], np.float32)
+    np.testing.assert_allclose(vis.as_heat(on_a_floor), on_a_floor / 11.0)
+    np.testing.assert_allclose(vis.as_heat(on_a_floor, from_minimum=True), [[0, 0], [0, 1]])
+
+
+def test_every_declared_display_is_a_style_show_map_draws():
+    from history_of_interpretation.methods import SPECS
+
+    photo = np.zeros((4, 4, 3), np.uint8)
+    figure, axes = vis.figure_grid(1, 1)
+    for spec in SPECS.values():
+        vis.show_map(axes[0, 0], np.arange(16, dtype=np.float32).reshape(4, 4), spec.display, image=photo)
+    vis.plt.close(figure)

@@ -17,7 +17,7 @@ import saliency.core as saliency
 
 from .files import atomic_output
 
-STYLES = ("grayscale", "diverging", "heat")
+STYLES = ("grayscale", "diverging", "heat", "relative_heat")
 PNG_METADATA = {"Software": None}  # no version stamp: a rerun writes the same bytes
 
 
@@ -33,10 +33,16 @@ def as_diverging(attribution: np.ndarray, percentile: float = 99) -> np.ndarray:
     return np.clip(summed / span, -1.0, 1.0) if span > 0 else np.zeros_like(summed)
 
 
-def as_heat(attribution: np.ndarray) -> np.ndarray:
-    """Positive part in [0, 1], scaled by its maximum (for Grad-CAM-like maps)."""
+def as_heat(attribution: np.ndarray, from_minimum: bool = False) -> np.ndarray:
+    """Positive part in [0, 1], scaled by its maximum (for Grad-CAM-like maps, where 0 means no evidence).
+
+    `from_minimum` stretches the range from the map's minimum instead: for maps
+    that sit on a floor, such as RISE's expected score, whose variation is small.
+    """
     summed = np.sum(_three_d(attribution), axis=2)
     positive = np.maximum(summed, 0.0)
+    if from_minimum:
+        positive = positive - positive.min()
     peak = positive.max()
     return positive / peak if peak > 0 else positive
 
@@ -53,11 +59,12 @@ def show_map(ax, attribution: np.ndarray, style: str = "grayscale", image: np.nd
         artist = ax.imshow(as_grayscale(attribution), cmap="gray", vmin=0, vmax=1)
     elif style == "diverging":
         artist = ax.imshow(as_diverging(attribution), cmap="RdBu_r", vmin=-1, vmax=1)
-    elif style == "heat":
+    elif style in ("heat", "relative_heat"):
         if image is None:
-            raise ValueError("the 'heat' style lays the map over the photo: pass image=")
+            raise ValueError(f"the {style!r} style lays the map over the photo: pass image=")
         ax.imshow(image)
-        artist = ax.imshow(as_heat(attribution), cmap="jet", alpha=0.5, vmin=0, vmax=1)
+        heat = as_heat(attribution, from_minimum=style == "relative_heat")
+        artist = ax.imshow(heat, cmap="jet", alpha=0.5, vmin=0, vmax=1)
     else:
         raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
     _tidy(ax, title)

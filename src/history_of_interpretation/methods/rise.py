@@ -47,7 +47,7 @@ def rise_masks(grid: np.ndarray, shifts: np.ndarray, height: int, width: int) ->
     paper="RISE: Randomized Input Sampling for Explanation of Black-box Models",
     rules={"masks": COUNT, "cells": COUNT, "keep": OPEN_FRACTION, "seed": SEED},
     passes=lambda settings, extras: {"forward": settings["masks"]},
-    rgb=False, signed=False, display="heat", resolution="layer",
+    rgb=False, signed=False, display="relative_heat", resolution="layer",
     quick={"masks": 8, "cells": 2}, pair=None,
 )
 def rise(context, masks: int = 2000, cells: int = 7, keep: float = 0.5, seed: int = 0):

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-DISPLAYS = ("grayscale", "diverging", "heat")  # the picture kinds of visualisation.show_map
+from ..visualisation import STYLES as DISPLAYS  # how a map can be drawn: visualisation.show_map's styles
+
 RESOLUTIONS = ("pixel", "layer", "segment")  # the scale at which a method's evidence varies
 
 
