@@ -14,3 +14,17 @@ def colab_url(notebook: str) -> str:
     path = REPOSITORY.removeprefix("https://github.com/")
     name = notebook if notebook.endswith(".ipynb") else f"{notebook}.ipynb"
     return f"https://colab.research.google.com/github/{path}/blob/{BRANCH}/notebooks/{name}"
+
+
+def colab_setup_cell() -> str:
+    """The first code cell of every notebook: on Colab, clone the course and run its set-up (colab.py)."""
+    return f"""\
+# On Colab only: fetch the course and install what Colab lacks (never its TensorFlow, Keras or numpy).
+# Elsewhere `make` has set up .venv.
+import sys
+if "google.colab" in sys.modules:
+    REPOSITORY = "{REPOSITORY}"  # or your fork
+    !git clone --quiet --depth 1 --branch {BRANCH} {{REPOSITORY}} /content/course
+    %run /content/course/src/history_of_interpretation/colab.py install
+    sys.path.insert(0, "/content/course/src")  # a running kernel does not see the new editable install
+    %cd /content/course/notebooks"""
