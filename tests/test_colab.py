@@ -73,5 +73,5 @@ def test_runtime_requirements_take_the_cpu_build_of_tensorflow():
 
 def test_find_python_names_a_working_interpreter():
     path, version = colab.find_python(colab.runtime_pins_python())
-    reported = subprocess.run([str(path), "--version"], capture_output=True, text=True).stdout.split()[-1]
+    reported = subprocess.run([str(path), "--version"], capture_output=True, text=True, check=True).stdout.split()[-1]
     assert reported == version and version.startswith("3.1")

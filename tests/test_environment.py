@@ -16,7 +16,12 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from history_of_interpretation.colab import CPU_TWINS, runtime_pins
-from history_of_interpretation.lock import PLATFORMS, environment_yml, pins_for, read_lock
+from history_of_interpretation.lock import (
+    PLATFORMS,
+    environment_yml,
+    pins_for,
+    read_lock,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_PACKAGES = ("numpy", "saliency", "keras", "scikit-image", "pillow", "lime",

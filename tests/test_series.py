@@ -8,12 +8,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from PIL import Image
 
 from history_of_interpretation import load_image, sample_catalogue
 from history_of_interpretation.series import (
-    FIGURE_DIR, NOTEBOOK_DIR, ROOT, drop_tensorflow_startup, main, run_notebook, run_series,
+    FIGURE_DIR,
+    NOTEBOOK_DIR,
+    ROOT,
+    drop_tensorflow_startup,
+    main,
+    run_notebook,
+    run_series,
 )
 
 UNPUBLISHED_SAMPLE = "flower"  # no published chapter uses it

@@ -49,6 +49,11 @@ def runtime_pins() -> dict[str, str]:
     return {name: version for name, version in read_pins(RUNTIME).items() if name != "python"}
 
 
+def runtime_pins_python() -> str:
+    """The Python version Colab runs, e.g. "3.13"."""
+    return read_pins(RUNTIME)["python"]
+
+
 def held_packages() -> list[str]:
     """`name==version` for each runtime package installed here: pip may not change them."""
     held = []
@@ -113,11 +118,6 @@ def main(argv: list[str]) -> None:
         sys.stdout.write(runtime_requirements())
     else:
         raise SystemExit(__doc__)
-
-
-def runtime_pins_python() -> str:
-    """The Python version Colab runs, e.g. "3.13"."""
-    return read_pins(RUNTIME)["python"]
 
 
 if __name__ == "__main__":

@@ -71,7 +71,8 @@ def kernel_manager_class():
         stderr_path = Unicode("", help="file for the kernel process's stderr").tag(config=True)
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
-            with open(self.stderr_path, "ab") as stderr:  # the kernel keeps its own copy
+            # A local file, opened once per kernel: no need to leave the event loop for it.
+            with open(self.stderr_path, "ab") as stderr:  # noqa: ASYNC230 (the kernel keeps its own copy)
                 await super()._async_launch_kernel(kernel_cmd, stderr=stderr, **kw)
 
     return FileStderrKernelManager
