@@ -113,7 +113,8 @@ def run_notebook(notebook: Path, output: Path, parameters: dict | None = None, p
                 kernel_manager_class=kernel_manager_class(), config=kernel_config(Path(folder)),
             )
         except BaseException:
-            kernel_log = TENSORFLOW_STARTUP.sub("", (Path(folder) / "kernel.log").read_text(errors="replace"))
+            log = Path(folder) / "kernel.log"  # absent where jupyter_client launches kernels another way
+            kernel_log = TENSORFLOW_STARTUP.sub("", log.read_text(errors="replace")) if log.exists() else ""
             if kernel_log.strip():
                 print(f"{notebook.name}: the kernel's own output\n{kernel_log}", file=sys.stderr)
             raise
