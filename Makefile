@@ -1,11 +1,16 @@
 # Two commands on a fresh machine: `make figures` and `make test`.
 # Both create (or refresh, when requirements.txt changes) the virtual
-# environment in .venv from the pinned requirements first.
+# environment in .venv from the lock (requirements.txt) first.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
+UV := $(BIN)/uv
+# Colab's runtime (colab-runtime.txt) plus what the notebooks' first cell installs.
+COLAB_VENV := .venv-colab
+COLAB_READY := $(COLAB_VENV)/.ready
+COLAB_CHAPTER := notebooks/02_vanilla_gradients.ipynb
 
 # Rerun the series elsewhere: make figures IMAGE=rocket MODEL=efficientnet_lite2 OUT=out/rocket
 # (CHAPTERS=02,04 runs only those chapters).
@@ -35,21 +40,28 @@ include $(CHAPTER_RULES)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help figures test lint bench venv clean-venv report browser test-browser app app-test screenshots
+.PHONY: help figures test test-colab lint lock bench venv clean-venv report browser test-browser app screenshots
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
 venv: $(READY) ## create or refresh .venv from requirements.txt
 
+# uv (from PyPI, at the lock's version) installs the lock several times faster than pip.
 $(READY): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
-		{ echo "error: $(PYTHON) is older than Python 3.11; run make PYTHON=python3.11 ..."; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' || \
+		{ echo "error: $(PYTHON) is not Python 3.11 to 3.13; run make PYTHON=python3.11 ..."; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet "$$(grep -m1 '^uv==' requirements.txt | cut -d' ' -f1)"
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements.txt
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $@
+
+lock: $(READY) ## recompile requirements.txt and environment.yml from requirements.in, for every platform
+	$(UV) pip compile --quiet --universal --python-version 3.11 --custom-compile-command "make lock" \
+		requirements.in -o requirements.txt
+	$(BIN)/python src/history_of_interpretation/lock.py environment-yml > environment.yml.tmp
+	mv environment.yml.tmp environment.yml
 
 ifeq ($(strip $(IMAGE)$(MODEL)$(OUT)$(CHAPTERS)),)
 figures: $(FIGURES) ## run every notebook with papermill and write figures/
@@ -58,12 +70,30 @@ figures: $(READY) ## (with IMAGE=, MODEL=, OUT=) rerun the series on your image 
 	$(BIN)/python -m history_of_interpretation.series --image "$(IMAGE)" --model "$(MODEL)" --out "$(OUT)" --chapters "$(CHAPTERS)"
 endif
 
-test: $(READY) $(REPORT_READY) ## run the unit tests, every notebook under nbval and the report's browser tests
+test: $(READY) ## run the unit tests, every notebook under nbval, and the browser tests of the report and the app
 	$(BIN)/python -m pytest
 
 lint: $(READY) ## check the house rules: ruff's lint rules and formatting (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Colab runs Python 3.13 with TensorFlow 2.20 (colab-runtime.txt); on Linux its CPU-only
+# wheel, tensorflow-cpu 2.20.0, stands in for the GPU build. The set-up is the notebooks'
+# own first cell (colab.py install); then the unit tests and one chapter under nbval. Left
+# out: the figure comparison (it reruns every chapter) and the lock's platform check (make
+# test runs both), and the one test that calls make (it builds .venv, not this environment).
+$(COLAB_READY): colab-runtime.txt requirements-colab.txt pyproject.toml src/history_of_interpretation/colab.py | $(READY)
+	rm -rf $(COLAB_VENV)
+	python=$$($(BIN)/python src/history_of_interpretation/colab.py find-python) && $$python -m venv $(COLAB_VENV)
+	$(BIN)/python src/history_of_interpretation/colab.py runtime-requirements > $(COLAB_VENV)/runtime.txt
+	$(UV) pip install --quiet --python $(COLAB_VENV)/bin/python -r $(COLAB_VENV)/runtime.txt
+	$(COLAB_VENV)/bin/python src/history_of_interpretation/colab.py install
+	touch $@
+
+test-colab: $(COLAB_READY) ## the unit tests and one chapter in Colab's runtime (Python 3.13, TensorFlow 2.20)
+	HISTORY_OF_INTERPRETATION_RUNTIME=colab $(COLAB_VENV)/bin/python -m pytest tests $(COLAB_CHAPTER) \
+		--ignore tests/test_figures.py --ignore tests/test_platforms.py \
+		--deselect tests/test_series.py::test_make_reports_a_missing_image_before_running_notebooks
 
 bench: $(READY) ## time every method against its floor and PAIR's usual pattern
 	$(BIN)/python benchmarks/run.py
@@ -72,18 +102,12 @@ clean-venv: ## remove .venv
 	rm -rf $(VENV)
 
 # The report: a static book of the committed, executed notebooks (Sphinx + MyST-NB, sources in
-# docs/), checked in headless Chromium. Its packages come from requirements-report.in until
-# they join the lock.
-REPORT_READY := $(VENV)/.report-ready
+# docs/), checked in headless Chromium, as is the app.
 CHROMIUM ?= /usr/bin/chromium
 CHROMEDRIVER ?= /usr/bin/chromedriver
 export CHROMIUM CHROMEDRIVER
 
-$(REPORT_READY): requirements-report.in $(READY)
-	$(BIN)/python -m pip install --quiet -r requirements-report.in
-	touch $@
-
-report: $(REPORT_READY) ## build the book of the executed notebooks: build/report/index.html
+report: $(READY) ## build the book of the executed notebooks: build/report/index.html
 	$(BIN)/python -m sphinx -b html -W --keep-going -q -d build/report-doctrees docs build/report
 	@echo "The report: open build/report/index.html"
 
@@ -99,28 +123,17 @@ browser: ## install headless Chromium and its driver from Debian (apt-get, as ro
 		exit 1; \
 	fi
 
-test-browser: $(REPORT_READY) browser ## only the report's tests: build it, open every page in headless Chromium
-	$(BIN)/python -m pytest tests/test_report.py tests/test_book.py tests/test_badges.py
+test-browser: $(READY) browser ## only the browser-facing tests: the report's pages and the app
+	$(BIN)/python -m pytest tests/test_report.py tests/test_book.py tests/test_colab_cells.py tests/test_app.py
 
-screenshots: report browser $(APP_READY) ## refresh the README's screenshots of the report and the app (docs/screenshots/)
+screenshots: report browser ## refresh the README's screenshots of the report and the app (docs/screenshots/)
 	$(BIN)/python tests/browser.py build/report/index.html docs/screenshots/report.png
 	$(BIN)/python tests/screenshot_app.py docs/screenshots/app.png
 
-# --- the app (src/history_of_interpretation/app.py) ---------------------------
-# Its packages (requirements-app.in) go into .venv on top of the lock until the
-# lock carries them; its browser tests need Debian's chromium and chromium-driver.
-APP_READY := $(VENV)/.app-ready
+# The app (src/history_of_interpretation/app.py): the article's demos in Gradio.
 PORT ?= 7860
 
-$(APP_READY): requirements-app.in | $(READY)
-	$(BIN)/python -m pip install --quiet -r requirements-app.in
-	touch $@
-
-app-venv: $(APP_READY) ## add the app's packages (gradio, selenium) to .venv
-
-app: $(APP_READY) ## serve the app on http://127.0.0.1:7860 (PORT=... for another port)
+app: $(READY) ## serve the app on http://127.0.0.1:7860 (PORT=... for another port)
 	$(BIN)/python -m history_of_interpretation.app --port $(PORT)
 
-app-test: $(APP_READY) browser ## the app's tests, browser included (needs chromium)
-	$(BIN)/python -m pytest tests/test_app.py
 

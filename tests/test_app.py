@@ -11,9 +11,9 @@ import zlib
 import numpy as np
 import pytest
 
-gr = pytest.importorskip("gradio", reason="the app's packages: make app-venv (pip install -r requirements-app.in)")
+import gradio as gr
 
-from history_of_interpretation import app, app_work, load_image  # noqa: E402
+from history_of_interpretation import app, app_work, load_image
 from history_of_interpretation.app_controls import (  # noqa: E402
     all_controls, controls_for, settings_from_values)
 from history_of_interpretation.methods import METHODS, SPECS, attribute  # noqa: E402

@@ -8,11 +8,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from PIL import Image
 
 from history_of_interpretation import load_image, sample_catalogue
-from history_of_interpretation.series import FIGURE_DIR, NOTEBOOK_DIR, ROOT, main, run_series
+from history_of_interpretation.series import (
+    FIGURE_DIR,
+    NOTEBOOK_DIR,
+    ROOT,
+    drop_tensorflow_startup,
+    main,
+    run_notebook,
+    run_series,
+)
 
 UNPUBLISHED_SAMPLE = "flower"  # no published chapter uses it
 
@@ -77,3 +84,47 @@ def test_rerun_accepts_a_path_relative_to_where_it_starts(tmp_path):
     out = tmp_path / "out"
     assert main(["--image", relative, "--out", str(out), "--chapters", "3"]) == 0  # "3" means chapter 03
     assert (out / "06_gradient_vs_guided_backprop.png").exists()
+
+
+def tiny_notebook(path: Path, *sources: str) -> Path:
+    """A notebook with a `parameters` cell declaring X, then `sources` as code cells."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell("X = 1")
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [parameters, *map(nbformat.v4.new_code_cell, sources)]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_a_chapter_gets_only_the_parameters_it_declares(tmp_path, caplog):
+    notebook = tiny_notebook(tmp_path / "chapter.ipynb", "print(X)")
+    run_notebook(notebook, tmp_path / "out.ipynb", {"X": 5, "IMAGE": "rocket"}, progress=False)
+    assert "5" in (tmp_path / "out.ipynb").read_text()
+    assert "unknown parameter" not in caplog.text
+
+
+def test_an_error_in_a_chapter_surfaces_in_full(tmp_path):
+    from papermill.exceptions import PapermillExecutionError
+
+    notebook = tiny_notebook(tmp_path / "chapter.ipynb", "raise RuntimeError('the weights are missing')")
+    with pytest.raises(PapermillExecutionError, match="RuntimeError: the weights are missing"):
+        run_notebook(notebook, tmp_path / "out.ipynb", progress=False)
+    assert not (tmp_path / "out.ipynb").exists()
+
+
+def test_tensorflow_startup_lines_are_dropped_and_nothing_else():
+    import nbformat
+
+    startup = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+               "I0000 00:00:1795700833.328442   15382 port.cc:153] oneDNN custom operations are on. "
+               "You may see slightly different numerical results.\n")
+    cell = nbformat.v4.new_code_cell("import tensorflow")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=startup),
+                    nbformat.v4.new_output("stream", name="stderr", text=startup + "a real warning\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text=startup)]
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    drop_tensorflow_startup(notebook)
+    assert [output["text"] for output in cell.outputs] == ["a real warning\n", startup]

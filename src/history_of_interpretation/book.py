@@ -18,7 +18,7 @@ import os
 import re
 from pathlib import Path
 
-from history_of_interpretation.badges import with_colab_badge
+from history_of_interpretation.colab_cells import with_colab_badge
 from history_of_interpretation.chapters import ROOT, Chapter, load_chapters
 
 # The badge image of the book, relative to a chapter page (docs/chapters/).

@@ -14,3 +14,13 @@ def colab_url(notebook: str) -> str:
     path = REPOSITORY.removeprefix("https://github.com/")
     name = notebook if notebook.endswith(".ipynb") else f"{notebook}.ipynb"
     return f"https://colab.research.google.com/github/{path}/blob/{BRANCH}/notebooks/{name}"
+
+
+def colab_setup_cell() -> str:
+    """The first code cell of every notebook: on Colab, clone the course and run its set-up (colab.py)."""
+    return f"""\
+# On Colab only: fetch the course, install what Colab lacks (never its TensorFlow, Keras or numpy), cd notebooks/.
+import sys
+if "google.colab" in sys.modules:
+    !git clone --quiet --depth 1 --branch {BRANCH} {REPOSITORY} /content/course
+    %run /content/course/src/history_of_interpretation/colab.py install"""

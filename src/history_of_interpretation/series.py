@@ -14,7 +14,10 @@ checked before any notebook runs.
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,16 +36,90 @@ def chapters() -> list[Path]:
     return [chapter.path for chapter in load_chapters()]
 
 
-def run_notebook(notebook: Path, output: Path, parameters: dict | None = None) -> float:
-    """Execute `notebook` into `output` (atomically); return the seconds it took."""
+# TensorFlow 2.21 writes these at import, to the C++ stderr that the kernel records,
+# whatever TF_CPP_MIN_LOG_LEVEL says; only TF_ENABLE_ONEDNN_OPTS=0 stops the second,
+# and it would change the numbers. They are dropped from the executed notebook.
+TENSORFLOW_STARTUP = re.compile(
+    r"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR\n"
+    r"|^I\d{4} [\d:.]+ +\d+ port\.cc:\d+\] oneDNN custom operations are on\..*\n",
+    re.MULTILINE,
+)
+
+
+def drop_tensorflow_startup(notebook) -> None:
+    """Remove TensorFlow's start-up lines from the stderr outputs of `notebook` (nbformat), nothing else."""
+    for cell in notebook.cells:
+        outputs = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                output["text"] = TENSORFLOW_STARTUP.sub("", output["text"])
+                if not output["text"]:
+                    continue
+            outputs.append(output)
+        if "outputs" in cell:
+            cell.outputs = outputs
+
+
+def kernel_manager_class():
+    """A kernel manager whose kernel writes its own stderr to a file (stderr_path), not to the
+    terminal: the kernel echoes there what it records in the notebook, TensorFlow's
+    start-up lines included. run_notebook shows the file when a chapter fails."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import Unicode
+
+    class FileStderrKernelManager(AsyncKernelManager):
+        stderr_path = Unicode("", help="file for the kernel process's stderr").tag(config=True)
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            # A local file, opened once per kernel: no need to leave the event loop for it.
+            with open(self.stderr_path, "ab") as stderr:  # noqa: ASYNC230 (the kernel keeps its own copy)
+                await super()._async_launch_kernel(kernel_cmd, stderr=stderr, **kw)
+
+    return FileStderrKernelManager
+
+
+def kernel_config(folder: Path):
+    """Kernel settings: its stderr into `folder`, and local sockets (IPC) there where the OS
+    has them, so the kernel neither listens on TCP nor warns that TCP is unencrypted."""
+    from traitlets.config import Config
+
+    config = Config()
+    config.FileStderrKernelManager.stderr_path = str(folder / "kernel.log")
+    if sys.platform != "win32":
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = str(folder / "kernel")
+    return config
+
+
+def run_notebook(notebook: Path, output: Path, parameters: dict | None = None, progress: bool | None = None) -> float:
+    """Execute `notebook` into `output` (atomically) with the `parameters` it declares; return its seconds.
+
+    A progress bar over the cells shows while it runs on a terminal (`progress=None`)
+    and disappears when done; an error in a cell raises papermill's error, in full.
+    """
+    import nbformat
     import papermill
 
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the kernel inherits it
+    declared = papermill.inspect_notebook(str(notebook))
+    parameters = {name: value for name, value in (parameters or {}).items() if name in declared}
+    bar = {"desc": notebook.stem, "leave": False, "disable": None if progress is None else not progress}
     started = time.perf_counter()
-    with atomic_output(output, suffix=".ipynb") as temporary:
-        papermill.execute_notebook(
-            str(notebook), str(temporary), parameters=parameters or {}, cwd=str(NOTEBOOK_DIR),
-            kernel_name="python3", progress_bar=False, log_output=False,
-        )
+    with atomic_output(output, suffix=".ipynb") as temporary, tempfile.TemporaryDirectory() as folder:
+        try:
+            executed = papermill.execute_notebook(
+                str(notebook), str(temporary), parameters=parameters, cwd=str(NOTEBOOK_DIR),
+                kernel_name="python3", progress_bar=bar, log_output=False,
+                kernel_manager_class=kernel_manager_class(), config=kernel_config(Path(folder)),
+            )
+        except BaseException:
+            log = Path(folder) / "kernel.log"  # absent where jupyter_client launches kernels another way
+            kernel_log = TENSORFLOW_STARTUP.sub("", log.read_text(errors="replace")) if log.exists() else ""
+            if kernel_log.strip():
+                print(f"{notebook.name}: the kernel's own output\n{kernel_log}", file=sys.stderr)
+            raise
+        drop_tensorflow_startup(executed)
+        nbformat.write(executed, str(temporary))
     return time.perf_counter() - started
 
 
@@ -84,10 +161,10 @@ def run_series(image: str, model: str, out: str, numbers: list[str] | None = Non
     parameters = {"MODEL": model, "IMAGE": image, "IMAGES": [image], "OUT": str(out_dir),
                   "FINE_MODEL": model, "LEFT": image, "RIGHT": partner}
     seconds = {}
+    print(f"{len(selected)} chapters on {image} with {model}, into {out_dir}", flush=True)
     for notebook in selected:
-        print(f"running {notebook.name} on {image} with {model} ...", flush=True)
         seconds[notebook.name] = run_notebook(notebook, out_dir / "notebooks" / notebook.name, parameters)
-        print(f"  done in {seconds[notebook.name]:.0f} s", flush=True)
+        print(f"{notebook.stem}: {seconds[notebook.name]:.0f} s", flush=True)
     return seconds
 
 
@@ -102,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.notebook:
             seconds = run_notebook(args.notebook, args.notebook.resolve())
-            print(f"{args.notebook.name}: {seconds:.0f} s")
+            print(f"{args.notebook.stem}: {seconds:.0f} s")
         else:
             numbers = args.chapters.split(",") if args.chapters else None
             run_series(args.image or "chelsea", args.model or "efficientnet_lite0", args.out, numbers)

@@ -1,4 +1,4 @@
-"""The "Open in Colab" badge line, tried on copies of the real notebooks (never on notebooks/)."""
+"""The Colab badge line and set-up cell, tried on copies of the real notebooks (never on notebooks/)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from history_of_interpretation.badges import COLAB_BADGE_IMAGE, colab_badge, refresh_notebook, with_colab_badge
+from history_of_interpretation.colab_cells import (
+    _BADGE_LINE, COLAB_BADGE_IMAGE, colab_badge, refresh_notebook, with_colab_badge, with_colab_setup_cell,
+)
+from history_of_interpretation.project import colab_setup_cell
 from history_of_interpretation.chapters import load_chapters
 from history_of_interpretation.project import colab_url
 
@@ -20,8 +23,13 @@ CHAPTER = load_chapters()[4]
 
 @pytest.fixture
 def copy(tmp_path):
-    """A copy of a committed chapter notebook, under its own name."""
-    return Path(shutil.copy(CHAPTER.path, tmp_path / CHAPTER.path.name))
+    """A copy of a committed chapter notebook, under its own name, without its badge line."""
+    path = Path(shutil.copy(CHAPTER.path, tmp_path / CHAPTER.path.name))
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    first = next(cell for cell in notebook["cells"] if cell["cell_type"] == "markdown")
+    first["source"] = _BADGE_LINE.sub("", "".join(first["source"]), count=1).splitlines(keepends=True)
+    path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
 
 
 def markdown_cells(path) -> list[str]:
@@ -65,8 +73,18 @@ def test_a_notebook_without_markdown_is_refused():
 
 
 def test_the_command_line_refreshes_each_notebook_named(copy):
-    run = [sys.executable, "-m", "history_of_interpretation.badges", str(copy)]
+    run = [sys.executable, "-m", "history_of_interpretation.colab_cells", str(copy)]
     first = subprocess.run(run, capture_output=True, text=True, check=True)
     again = subprocess.run(run, capture_output=True, text=True, check=True)
-    assert first.stdout.strip().endswith("badge refreshed")
+    assert first.stdout.strip().endswith(": refreshed")
     assert again.stdout.strip().endswith("up to date")
+
+
+def test_the_set_up_cell_is_rendered_into_the_first_code_cell():
+    cells = [{"cell_type": "markdown", "source": ["# title"]},
+             {"cell_type": "code", "source": ["old set-up"], "outputs": [{"name": "stderr"}], "execution_count": 3},
+             {"cell_type": "code", "source": ["x = 1"], "outputs": [], "execution_count": 4}]
+    assert with_colab_setup_cell(cells, "toy") is True
+    assert "".join(cells[1]["source"]) == colab_setup_cell() and cells[1]["outputs"] == []
+    assert cells[2]["source"] == ["x = 1"]
+    assert with_colab_setup_cell(cells, "toy") is False

@@ -1,8 +1,10 @@
-"""The "Open in Colab" badge: one markdown line at the top of a chapter's first markdown cell.
+"""What each chapter carries for Colab: the "Open in Colab" badge and the set-up cell.
 
-The address comes from `project.colab_url`, so a fork changes it in one place and
-refreshes every notebook with `python -m history_of_interpretation.badges notebooks/*.ipynb`.
-The report refreshes the same line in its copies of the notebooks, with a local image.
+The badge is one markdown line at the top of the first markdown cell; the set-up cell is
+the first code cell, `project.colab_setup_cell()`. Both come from `project.py`, so a fork
+changes its address there and refreshes every notebook with
+`python -m history_of_interpretation.colab_cells notebooks/*.ipynb`.
+The report refreshes the badge in its copies of the notebooks, with a local image.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-from history_of_interpretation.project import colab_url
+from history_of_interpretation.project import colab_setup_cell, colab_url
 
 # Colab's own badge, for the notebooks (GitHub and Colab show it); the report passes a local one.
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
@@ -43,11 +45,25 @@ def with_colab_badge(cells: list[dict], notebook: str, image: str = COLAB_BADGE_
     return True
 
 
+def with_colab_setup_cell(cells: list[dict], notebook: str) -> bool:
+    """Make the first code cell in `cells` the Colab set-up cell, in place; returns whether it changed."""
+    cell = next((cell for cell in cells if cell["cell_type"] == "code"), None)
+    if cell is None:
+        raise ValueError(f"{notebook}: no code cell to hold the Colab set-up")
+    if "".join(cell["source"]) == colab_setup_cell():
+        return False
+    cell["source"] = colab_setup_cell().splitlines(keepends=True)
+    cell["outputs"], cell["execution_count"] = [], None
+    return True
+
+
 def refresh_notebook(path: Path, image: str = COLAB_BADGE_IMAGE) -> bool:
-    """Add or refresh the badge in the notebook file at `path`; rewrite it only if it changed."""
+    """Add or refresh the badge and the set-up cell in the notebook at `path`; rewrite it only if either changed."""
     text = path.read_text(encoding="utf-8")
     notebook = json.loads(text)
-    if not with_colab_badge(notebook["cells"], path.stem, image):
+    badge = with_colab_badge(notebook["cells"], path.stem, image)
+    setup = with_colab_setup_cell(notebook["cells"], path.stem)
+    if not (badge or setup):
         return False
     # Jupyter's layout (indent 1, non-ASCII kept, the file's own ending): the diff shows only the badge.
     ending = "\n" if text.endswith("\n") else ""
@@ -57,7 +73,7 @@ def refresh_notebook(path: Path, image: str = COLAB_BADGE_IMAGE) -> bool:
 
 if __name__ == "__main__":
     if not sys.argv[1:]:
-        sys.exit("usage: python -m history_of_interpretation.badges NOTEBOOK.ipynb ...")
+        sys.exit("usage: python -m history_of_interpretation.colab_cells NOTEBOOK.ipynb ...")
     for argument in sys.argv[1:]:
         changed = refresh_notebook(Path(argument))
-        print(f"{argument}: {'badge refreshed' if changed else 'up to date'}")
+        print(f"{argument}: {'refreshed' if changed else 'up to date'}")
