@@ -64,14 +64,11 @@ def curve_fractions(steps: int) -> np.ndarray:
     return np.linspace(0.0, 1.0, steps + 1)
 
 
-def _sequence(start: np.ndarray, end: np.ndarray, order: np.ndarray, steps: int) -> np.ndarray:
-    """Images going from `start` to `end` by switching pixels over in `order`, steps + 1 of them."""
-    height, width = start.shape[:2]
+def _ranks(order: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Each pixel's position in `order` (0 = first to switch), as an HxW array."""
     rank = np.empty(order.size, dtype=np.int64)
     rank[order] = np.arange(order.size)
-    counts = np.round(curve_fractions(steps) * order.size).astype(np.int64)
-    switched = rank.reshape(height, width)[None] < counts[:, None, None]
-    return np.where(switched[..., None], end[None], start[None]).astype(np.float32)
+    return rank.reshape(shape)
 
 
 def area(curve: np.ndarray) -> float:
@@ -83,8 +80,8 @@ def deletion_insertion(context, importance_maps: dict[str, np.ndarray], steps: i
                        removals=REMOVALS, seed: int = 0) -> dict[str, dict]:
     """Deletion (for each removal) and insertion curves of several maps of one photo.
 
-    All curves go through the network in one batched call of
-    `context.calls`. Returns, per map name, {"deletion_<removal>": curve,
+    All curves go through the network through `context.calls`, in full
+    batches of its batch size (curves share batches). Returns, per map name, {"deletion_<removal>": curve,
     "insertion": curve} with each curve the target's probability at
     `curve_fractions(steps)`.
     """
@@ -95,15 +92,24 @@ def deletion_insertion(context, importance_maps: dict[str, np.ndarray], steps: i
         raise ValueError(f"unknown removal {', '.join(unknown)}; choose from {', '.join(REMOVALS)}")
     x, blurred = context.x, blurred_photo(context.x)
     fills = {"black": np.full_like(x, context.bundle.baseline_pixel), "blurred": blurred}
-    sequences, keys = [], []
+    counts = np.round(curve_fractions(steps) * x.shape[0] * x.shape[1]).astype(np.int64)
+    keys, images = [], []  # one image per curve point: (start, end, rank map, pixels switched)
     for name, importance_map in importance_maps.items():
-        order = pixel_order(importance_map, seed)
-        for removal in removals:
-            sequences.append(_sequence(x, fills[removal], order, steps))
-            keys.append((name, f"deletion_{removal}"))
-        sequences.append(_sequence(blurred, x, order, steps))
-        keys.append((name, "insertion"))
-    probabilities = context.calls.probabilities(np.concatenate(sequences), context.target).reshape(len(keys), -1)
+        rank = _ranks(pixel_order(importance_map, seed), importance_map.shape)
+        ends = [(f"deletion_{removal}", x, fills[removal]) for removal in removals] + [("insertion", blurred, x)]
+        for kind, start, end in ends:
+            keys.append((name, kind))
+            images += [(start, end, rank, count) for count in counts]
+    # The images are built one batch at a time: all of them at once would be hundreds of MB to write and read.
+    batch_size, probabilities = context.calls.batch_size, []
+    for first in range(0, len(images), batch_size):
+        chunk = images[first : first + batch_size]
+        batch = np.empty((len(chunk), *x.shape), dtype=np.float32)
+        for slot, (start, end, rank, count) in zip(batch, chunk):
+            slot[...] = start
+            np.copyto(slot, end, where=(rank < count)[..., None])
+        probabilities.append(context.calls.probabilities(batch, context.target))
+    probabilities = np.concatenate(probabilities).reshape(len(keys), len(counts))
     curves: dict[str, dict] = {}
     for (name, kind), curve in zip(keys, probabilities):
         curves.setdefault(name, {})[kind] = curve
