@@ -39,7 +39,7 @@ def randomisation_curves(cascade_means: dict[str, dict[str, list[float]]], casca
                     color="black" if method == "edge_detector" else None,
                     linestyle="--" if method == "edge_detector" else "-")
         ax.set_xticks(range(len(steps)), steps, rotation=60, fontsize=7)
-        ax.set_ylim(-0.3, 1.05)
+        ax.set_ylim(-0.7, 1.05)
         ax.axhline(0, color="gray", lw=0.5)
         ax.set_title(title, fontsize=9)
     axes[0].set_ylabel("similarity to the trained model's map")
