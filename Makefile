@@ -18,6 +18,11 @@ IMAGE ?=
 MODEL ?=
 OUT ?=
 CHAPTERS ?=
+# Chapter 12's measurements on your photos: make evaluate IMAGES=photos/ OUT=out/eval
+# (IMAGES= a folder or comma-separated samples/paths; optional MODEL=, METHODS=a,b, METRICS=a,b).
+IMAGES ?=
+METHODS ?=
+METRICS ?=
 
 SOURCES := $(wildcard src/history_of_interpretation/*.py src/history_of_interpretation/*/*.py) data/samples.json
 
@@ -40,7 +45,7 @@ include $(CHAPTER_RULES)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help figures test test-colab lint lock bench venv clean-venv report browser test-browser app screenshots
+.PHONY: help figures test test-colab lint lock bench evaluate venv clean-venv report browser test-browser app screenshots
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -97,6 +102,10 @@ test-colab: $(COLAB_READY) ## the unit tests and one chapter in Colab's runtime 
 
 bench: $(READY) ## time every method against its floor and PAIR's usual pattern
 	$(BIN)/python benchmarks/run.py
+
+evaluate: $(READY) ## (IMAGES=, OUT=, MODEL=, METHODS=) sanity checks and faithfulness on your photos into OUT
+	$(BIN)/python -m history_of_interpretation.evaluate_photos --images "$(IMAGES)" --out "$(OUT)" \
+		--model "$(MODEL)" --methods "$(METHODS)" --metrics "$(METRICS)"
 
 clean-venv: ## remove .venv
 	rm -rf $(VENV)
