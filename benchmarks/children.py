@@ -15,8 +15,16 @@ import resource
 import statistics
 import sys
 
-from .floor import (BATCH_64_MIN_FREE_GB, BATCH_SIZES, GUIDED, SWEEP_KINDS, FloorProbe, pass_call,
-                    per_image_seconds, sweep_repeats)
+from .floor import (
+    BATCH_64_MIN_FREE_GB,
+    BATCH_SIZES,
+    GUIDED,
+    SWEEP_KINDS,
+    FloorProbe,
+    pass_call,
+    per_image_seconds,
+    sweep_repeats,
+)
 from .pair import time_pair
 from .rows import ROWS_BY_KEY, Row
 
@@ -33,6 +41,7 @@ def peak_rss_mb() -> float:
 
 
 def load_setup():
+    """Load the model and photo the benchmark measures, and find the target once."""
     from history_of_interpretation import load_image, load_model
 
     return load_model(MODEL), load_image(IMAGE, SIZE)
@@ -53,9 +62,16 @@ def baseline(args) -> dict:
     # The same cached compiled call that attribute() uses for its probabilities.
     target = Context(bundle, photo, None, DEFAULT_BATCH_SIZE).target
     return {
-        "target": target, "label": bundle.labels[target], "peak_rss_mb": peak_rss_mb(),
-        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-                     "numpy": np.__version__, "saliency": version("saliency")},
+        "target": target,
+        "label": bundle.labels[target],
+        "peak_rss_mb": peak_rss_mb(),
+        "versions": {
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+            "saliency": version("saliency"),
+        },
     }
 
 
@@ -75,8 +91,9 @@ def pass_times(args) -> dict:
 
     bundle, photo = load_setup()
     x = bundle.preprocess(photo)
-    sizes = [size for size in BATCH_SIZES
-             if size <= 32 or psutil.virtual_memory().available / 2**30 >= BATCH_64_MIN_FREE_GB]
+    sizes = [
+        size for size in BATCH_SIZES if size <= 32 or psutil.virtual_memory().available / 2**30 >= BATCH_64_MIN_FREE_GB
+    ]
     plain = ModelCalls(bundle.model, bundle.gradcam_layer, batch_size=max(sizes))
     guided = ModelCalls(guided_model(bundle.model), None, batch_size=max(sizes), kind_prefix=GUIDED)
     per_image: dict[str, dict[int, float]] = {}
@@ -87,15 +104,21 @@ def pass_times(args) -> dict:
             images = np.repeat(x[None], size, axis=0)
             call(images)  # untimed: the first call at a new batch size sets up its kernels
             per_image[kind][size] = per_image_seconds(call, images, sweep_repeats(size, args.quick))
-        print(f"  {kind:15s} " + "  ".join(f"b{size}: {t * 1e3:.1f}" for size, t in per_image[kind].items())
-              + "  ms/image", file=sys.stderr, flush=True)
+        print(
+            f"  {kind:15s} "
+            + "  ".join(f"b{size}: {t * 1e3:.1f}" for size, t in per_image[kind].items())
+            + "  ms/image",
+            file=sys.stderr,
+            flush=True,
+        )
     return {"per_image_seconds": per_image, "batch_64_skipped": 64 not in sizes}
 
 
 def snapshot(calls_used) -> dict[str, tuple[int, int, float]]:
     """(images, compiled calls, seconds) so far per kind of pass, over the given ModelCalls."""
-    return {kind: (count.images, count.calls, count.seconds)
-            for calls in calls_used for kind, count in calls.counts.items()}
+    return {
+        kind: (count.images, count.calls, count.seconds) for calls in calls_used for kind, count in calls.counts.items()
+    }
 
 
 def method_counts(before: dict, after: dict, photo_pass_seconds: float) -> dict[str, tuple[int, int, float]]:
@@ -105,8 +128,10 @@ def method_counts(before: dict, after: dict, photo_pass_seconds: float) -> dict[
     compiled call) before its clock starts; ModelCalls counts that pass too,
     so it is taken out here, its seconds as measured apart (`photo_pass_seconds`).
     """
-    spent = {kind: tuple(now - before.get(kind, (0, 0, 0.0))[i] for i, now in enumerate(counts))
-             for kind, counts in after.items()}
+    spent = {
+        kind: tuple(now - before.get(kind, (0, 0, 0.0))[i] for i, now in enumerate(counts))
+        for kind, counts in after.items()
+    }
     images, calls, seconds = spent.get("forward", (0, 0, 0.0))
     if images < 1 or calls < 1:
         raise RuntimeError(f"expected attribute() to start with one forward pass, counted {spent}")
@@ -114,8 +139,9 @@ def method_counts(before: dict, after: dict, photo_pass_seconds: float) -> dict[
     return {kind: counts for kind, counts in spent.items() if counts[0]}
 
 
-def measure_method(row: Row, bundle, photo, target: int, sweep: dict, runs: int, quick: bool,
-                   pair_budget: float) -> dict:
+def measure_method(
+    row: Row, bundle, photo, target: int, sweep: dict, runs: int, quick: bool, pair_budget: float
+) -> dict:
     """Our attribute() `runs` times after a warm-up, each followed by its floor; then PAIR's pattern."""
     from history_of_interpretation.methods import Context, attribute
     from history_of_interpretation.methods.model_calls import DEFAULT_BATCH_SIZE
@@ -158,19 +184,26 @@ def measure_method(row: Row, bundle, photo, target: int, sweep: dict, runs: int,
         report["blur_share"] = statistics.median(r.extras["blur_seconds"] / r.seconds for r in results)
     if "completeness_error" in results[0].extras:
         report["completeness_error"] = results[0].extras["completeness_error"]
-    print(f"  ours: {report['passes']} passes, {report['seconds']:.3f} s, floor {report['floor_seconds']:.3f} s, "
-          f"peak RSS {peak:.0f} MB", file=sys.stderr, flush=True)
+    print(
+        f"  ours: {report['passes']} passes, {report['seconds']:.3f} s, floor {report['floor_seconds']:.3f} s, "
+        f"peak RSS {peak:.0f} MB",
+        file=sys.stderr,
+        flush=True,
+    )
     report["pair"] = time_pair(row.spec, row.spec.checked(row.overrides), context, runs, pair_budget)
     return report
 
 
 def method(args) -> dict:
     """Time one row (--row) on the real model and photo, its floor priced from the sweep (--pass-times)."""
-    sweep = {kind: {int(size): t for size, t in times.items()}
-             for kind, times in json.loads(args.pass_times.read_text()).items()}
+    sweep = {
+        kind: {int(size): t for size, t in times.items()}
+        for kind, times in json.loads(args.pass_times.read_text()).items()
+    }
     bundle, photo = load_setup()
-    return measure_method(ROWS_BY_KEY[args.row], bundle, photo, args.target, sweep, args.runs, args.quick,
-                          args.pair_budget)
+    return measure_method(
+        ROWS_BY_KEY[args.row], bundle, photo, args.target, sweep, args.runs, args.quick, args.pair_budget
+    )
 
 
 def ig_curve(args) -> dict:
@@ -185,10 +218,19 @@ def ig_curve(args) -> dict:
         curve[rule] = []
         for steps in args.ig_steps:
             result = attribute("integrated_gradients", bundle, photo, target=args.target, steps=steps, rule=rule)
-            curve[rule].append({"steps": steps, "passes": result.passes, "seconds": result.seconds,
-                                "completeness_error": result.extras["completeness_error"]})
-        print(f"  {rule:12s} " + "  ".join(f"{p['steps']}: {p['completeness_error']:.2%}" for p in curve[rule]),
-              file=sys.stderr, flush=True)
+            curve[rule].append(
+                {
+                    "steps": steps,
+                    "passes": result.passes,
+                    "seconds": result.seconds,
+                    "completeness_error": result.extras["completeness_error"],
+                }
+            )
+        print(
+            f"  {rule:12s} " + "  ".join(f"{p['steps']}: {p['completeness_error']:.2%}" for p in curve[rule]),
+            file=sys.stderr,
+            flush=True,
+        )
     return {"curve": curve}
 
 

@@ -29,6 +29,7 @@ from history_of_interpretation.methods import Context, attribute  # noqa: E402
 
 
 def main() -> None:
+    """Time the deletion and insertion curves against their forward floor and print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--steps", type=int, default=32)
@@ -45,12 +46,15 @@ def main() -> None:
     curve, floor = [], []
     for _ in range(args.runs):
         curve.append(timed(lambda: deletion_insertion(context, maps, args.steps)))
-        floor.append(timed(lambda: [context.calls.logits(batch[: min(32, passes - first)])
-                                    for first in range(0, passes, 32)]))
+        floor.append(
+            timed(lambda: [context.calls.logits(batch[: min(32, passes - first)]) for first in range(0, passes, 32)])
+        )
     (curve_wall, curve_cpu), (floor_wall, floor_cpu) = np.min(curve, axis=0), np.min(floor, axis=0)
-    print(f"{passes} passes: curves {curve_wall:.2f} s wall ({curve_cpu:.2f} s CPU), floor {floor_wall:.2f} s wall "
-          f"({floor_cpu:.2f} s CPU, {floor_wall / passes * 1000:.1f} ms per image at batch 32); "
-          f"ratio {curve_wall / floor_wall:.2f} wall, {curve_cpu / floor_cpu:.2f} CPU")
+    print(
+        f"{passes} passes: curves {curve_wall:.2f} s wall ({curve_cpu:.2f} s CPU), floor {floor_wall:.2f} s wall "
+        f"({floor_cpu:.2f} s CPU, {floor_wall / passes * 1000:.1f} ms per image at batch 32); "
+        f"ratio {curve_wall / floor_wall:.2f} wall, {curve_cpu / floor_cpu:.2f} CPU"
+    )
 
 
 def timed(function) -> tuple[float, float]:

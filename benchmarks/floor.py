@@ -34,8 +34,10 @@ def priced_as(kind: str) -> str:
     """The kind of pass whose time prices `kind` in the floor: guided passes cost what plain ones do."""
     price = kind.removeprefix(GUIDED)
     if price not in PASS_CALLS:
-        raise ValueError(f"the benchmark cannot price passes of kind {kind!r}: "
-                         f"add the call behind it to PASS_CALLS in benchmarks/floor.py (known: {', '.join(PASS_CALLS)})")
+        raise ValueError(
+            f"the benchmark cannot price passes of kind {kind!r}: "
+            f"add the call behind it to PASS_CALLS in benchmarks/floor.py (known: {', '.join(PASS_CALLS)})"
+        )
     return price
 
 

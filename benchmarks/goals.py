@@ -28,23 +28,35 @@ def method_goals(entry: dict) -> list[str]:
     """The lines for one measured row: its floor, any stricter floor goal, PAIR, its blurs."""
     name, lines = entry["method"], []
     ratio, kinds = entry["ratio_to_floor"], ", ".join(entry["passes_by_kind"])
-    lines.append(_line(ratio <= FLOOR_RATIO_GOAL, name, f"within {FLOOR_RATIO_GOAL}x of its floor ({kinds}): {ratio:.2f}x"))
+    lines.append(
+        _line(ratio <= FLOOR_RATIO_GOAL, name, f"within {FLOOR_RATIO_GOAL}x of its floor ({kinds}): {ratio:.2f}x")
+    )
     strict = STRICT_FLOOR_GOALS.get(entry["key"])
     if strict is not None:
         worst = worst_run_ratio(entry)
-        lines.append(_line(worst <= strict, name, f"every run within {strict}x of its floor: "
-                                                  f"worst {worst:.2f}x of {len(entry['run_seconds'])} run(s)"))
+        lines.append(
+            _line(
+                worst <= strict,
+                name,
+                f"every run within {strict}x of its floor: worst {worst:.2f}x of {len(entry['run_seconds'])} run(s)",
+            )
+        )
     pair = entry.get("pair")
     if pair is not None:
         speedup = entry["speedup_vs_pair"]
         if pair["calls_total"] > 1:
-            goal, text = PAIR_SPEEDUP_GOAL, f"at least {PAIR_SPEEDUP_GOAL:.0f}x faster than PAIR ({pair['calls_total']} calls)"
+            goal, text = (
+                PAIR_SPEEDUP_GOAL,
+                f"at least {PAIR_SPEEDUP_GOAL:.0f}x faster than PAIR ({pair['calls_total']} calls)",
+            )
         else:
             goal, text = SINGLE_CALL_SPEEDUP_GOAL, "no slower than PAIR (one call, nothing to batch)"
         lines.append(_line(speedup >= goal, name, f"{text}: {speedup:.1f}x"))
     if "blur_share" in entry:
         share = entry["blur_share"]
-        lines.append(_line(share <= BLUR_SHARE_GOAL, name, f"blurs under {BLUR_SHARE_GOAL:.0%} of its time: {share:.1%}"))
+        lines.append(
+            _line(share <= BLUR_SHARE_GOAL, name, f"blurs under {BLUR_SHARE_GOAL:.0%} of its time: {share:.1%}")
+        )
     return lines
 
 
@@ -58,8 +70,12 @@ def goals(entries: list[dict], baseline_mb: float) -> list[str]:
             lines += method_goals(entry)
     peaks = [entry["peak_rss_mb"] for entry in entries if entry["peak_rss_mb"] is not None]
     if peaks:
-        lines.append(_line(max(peaks) < RSS_BOUND_MB, "memory",
-                           f"every method's peak RSS under {RSS_BOUND_MB:.0f} MB at batch_size 32: "
-                           f"highest {max(peaks):.0f} MB (baseline {baseline_mb:.0f} MB)"))
+        lines.append(
+            _line(
+                max(peaks) < RSS_BOUND_MB,
+                "memory",
+                f"every method's peak RSS under {RSS_BOUND_MB:.0f} MB at batch_size 32: "
+                f"highest {max(peaks):.0f} MB (baseline {baseline_mb:.0f} MB)",
+            )
+        )
     return lines
-

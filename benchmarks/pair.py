@@ -39,8 +39,10 @@ def eager_call_model_function(bundle):
                 return {saliency.base.INPUT_OUTPUT_GRADIENTS: gradients}
             conv, logits = conv_and_logits(images, training=False)
             gradients = np.array(tape.gradient(logits[:, target], conv))
-            return {saliency.base.CONVOLUTION_LAYER_VALUES: np.array(conv),
-                    saliency.base.CONVOLUTION_OUTPUT_GRADIENTS: gradients}
+            return {
+                saliency.base.CONVOLUTION_LAYER_VALUES: np.array(conv),
+                saliency.base.CONVOLUTION_OUTPUT_GRADIENTS: gradients,
+            }
 
     return call_model_function
 
@@ -57,6 +59,7 @@ class BudgetedCalls:
         self.calls, self.started, self.last_return = 0, clock(), None
 
     def __call__(self, images, call_model_args=None, expected_keys=None):
+        """Call the model through PAIR's contract, stopping once the time budget is spent."""
         if self.calls >= self.min_calls and self.clock() - self.started > self.budget:
             raise BudgetSpent
         output = self.function(images, call_model_args=call_model_args, expected_keys=expected_keys)
@@ -106,5 +109,10 @@ def time_pair(spec, settings: dict, context, runs: int, budget: float) -> dict |
         full_runs.append(time.perf_counter() - started)
     seconds = statistics.median(full_runs)
     print(f"  PAIR: {seconds:.2f} s, {total_calls} calls, {len(full_runs)} full run(s)", file=sys.stderr, flush=True)
-    return {"seconds": seconds, "calls_timed": total_calls, "calls_total": total_calls, "scaled": False,
-            "runs": len(full_runs)}
+    return {
+        "seconds": seconds,
+        "calls_timed": total_calls,
+        "calls_total": total_calls,
+        "scaled": False,
+        "runs": len(full_runs),
+    }

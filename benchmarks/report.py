@@ -27,24 +27,39 @@ def build_entries(rows: list[Row], reports: dict, per_image: dict) -> list[dict]
     entries = []
     for row in rows:
         report = reports.get(row.key)
-        entry = {"method": row.name, "passes": None, "seconds": None, "floor_seconds": None,
-                 "ratio_to_floor": None, "pair_seconds": None, "speedup_vs_pair": None, "peak_rss_mb": None,
-                 "key": row.key, "params": row.params}
+        entry = {
+            "method": row.name,
+            "passes": None,
+            "seconds": None,
+            "floor_seconds": None,
+            "ratio_to_floor": None,
+            "pair_seconds": None,
+            "speedup_vs_pair": None,
+            "peak_rss_mb": None,
+            "key": row.key,
+            "params": row.params,
+        }
         if report is None or "error" in report:
             entry["error"] = (report or {}).get("error", "not run")
             entries.append(entry)
             continue
         floor, floor_detail, pair = report["floor_seconds"], report["floor_by_kind"], report["pair"]
         entry.update(
-            passes=report["passes"], seconds=report["seconds"], floor_seconds=floor,
-            ratio_to_floor=report["seconds"] / floor, peak_rss_mb=report["peak_rss_mb"],
+            passes=report["passes"],
+            seconds=report["seconds"],
+            floor_seconds=floor,
+            ratio_to_floor=report["seconds"] / floor,
+            peak_rss_mb=report["peak_rss_mb"],
             pair_seconds=pair and pair["seconds"],
             speedup_vs_pair=pair and pair["seconds"] / report["seconds"],
-            run_seconds=report["run_seconds"], run_floor_seconds=report["run_floor_seconds"],
+            run_seconds=report["run_seconds"],
+            run_floor_seconds=report["run_floor_seconds"],
             floor_seconds_sweep=sweep_floor(report["passes_by_kind"], per_image),
             model_call_seconds=report["model_call_seconds"],
-            passes_by_kind=report["passes_by_kind"], compiled_calls_by_kind=report["compiled_calls_by_kind"],
-            floor_by_kind=floor_detail, pair=pair,
+            passes_by_kind=report["passes_by_kind"],
+            compiled_calls_by_kind=report["compiled_calls_by_kind"],
+            floor_by_kind=floor_detail,
+            pair=pair,
         )
         for extra in ("blur_share", "completeness_error"):
             if extra in report:
@@ -57,10 +72,12 @@ def build_entries(rows: list[Row], reports: dict, per_image: dict) -> list[dict]
 
 
 def fmt(value, pattern: str, none: str = "–") -> str:
+    """A number in `pattern`, or `none` where there is no value."""
     return none if value is None else format(value, pattern)
 
 
 def pair_note(entry: dict) -> str:
+    """The notes column for PAIR's timing of one row."""
     pair = entry.get("pair")
     if "error" in entry:
         return f"failed: {entry['error'].splitlines()[0]}"
@@ -72,6 +89,7 @@ def pair_note(entry: dict) -> str:
 
 
 def main_table(entries: list[dict]) -> str:
+    """The main results table: passes, seconds, floor, ratio and PAIR speedup per row."""
     lines = [
         "| method | passes | seconds | floor (s) | x floor | in model calls | PAIR (s) | speedup vs PAIR "
         "| peak RSS (MB) | notes |",
@@ -98,12 +116,16 @@ def main_table(entries: list[dict]) -> str:
 def pass_time_table(per_image: dict) -> str:
     """Milliseconds per image by kind of pass and batch size, the best of each kind in bold."""
     sizes = sorted({size for times in per_image.values() for size in times})
-    lines = ["| pass (ms per image) | " + " | ".join(f"batch {size}" for size in sizes) + " |",
-             "|---|" + "---:|" * len(sizes)]
+    lines = [
+        "| pass (ms per image) | " + " | ".join(f"batch {size}" for size in sizes) + " |",
+        "|---|" + "---:|" * len(sizes),
+    ]
     for kind, times in per_image.items():
         best = min(times.values())
-        cells = [(f"**{times[s] * 1e3:.1f}**" if times[s] == best else f"{times[s] * 1e3:.1f}") if s in times else "–"
-                 for s in sizes]
+        cells = [
+            (f"**{times[s] * 1e3:.1f}**" if times[s] == best else f"{times[s] * 1e3:.1f}") if s in times else "–"
+            for s in sizes
+        ]
         lines.append(f"| {kind} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -113,21 +135,34 @@ def pass_kinds_note(per_image: dict, entries: list[dict]) -> str:
     notes = []
     for kind in per_image:
         users = [entry["method"] for entry in entries if kind in (entry.get("passes_by_kind") or {})]
-        notes.append(f"{kind}" + (f" ({', '.join(users)})" if users else "") + f": {PASS_KIND_MEANINGS.get(kind, kind)}")
+        notes.append(
+            f"{kind}" + (f" ({', '.join(users)})" if users else "") + f": {PASS_KIND_MEANINGS.get(kind, kind)}"
+        )
     return "; ".join(notes) + ". The best of each row is in bold."
 
 
 def ig_curve_table(curve: dict) -> str:
     """Completeness error by path rule and steps, and the fewest steps that reach each IG_ERROR_LEVELS."""
     steps = [point["steps"] for point in next(iter(curve.values()))]
-    lines = ["| rule | " + " | ".join(f"{s} steps" for s in steps) + " | "
-             + " | ".join(f"steps to {level:.0%}" for level in IG_ERROR_LEVELS) + " |",
-             "|---|" + "---:|" * (len(steps) + len(IG_ERROR_LEVELS))]
+    lines = [
+        "| rule | "
+        + " | ".join(f"{s} steps" for s in steps)
+        + " | "
+        + " | ".join(f"steps to {level:.0%}" for level in IG_ERROR_LEVELS)
+        + " |",
+        "|---|" + "---:|" * (len(steps) + len(IG_ERROR_LEVELS)),
+    ]
     for rule, points in curve.items():
-        reached = [next((p["steps"] for p in points if p["completeness_error"] <= level), None)
-                   for level in IG_ERROR_LEVELS]
-        lines.append(f"| {rule} | " + " | ".join(f"{p['completeness_error']:.2%}" for p in points) + " | "
-                     + " | ".join(f"{r}" if r else f"> {steps[-1]}" for r in reached) + " |")
+        reached = [
+            next((p["steps"] for p in points if p["completeness_error"] <= level), None) for level in IG_ERROR_LEVELS
+        ]
+        lines.append(
+            f"| {rule} | "
+            + " | ".join(f"{p['completeness_error']:.2%}" for p in points)
+            + " | "
+            + " | ".join(f"{r}" if r else f"> {steps[-1]}" for r in reached)
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -142,19 +177,36 @@ def machine() -> dict:
     except OSError:
         cpu = platform.processor() or cpu
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": usable, "platform": platform.platform(),
-            "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "platform": platform.platform(),
+        "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
 
 
-def markdown(args, info: dict, baseline: dict, per_image: dict, skipped_64: bool, entries: list[dict],
-             curve: dict | None, goal_lines: list[str], elapsed: float) -> str:
+def markdown(
+    args,
+    info: dict,
+    baseline: dict,
+    per_image: dict,
+    skipped_64: bool,
+    entries: list[dict],
+    curve: dict | None,
+    goal_lines: list[str],
+    elapsed: float,
+) -> str:
     """The whole of results.md."""
     from .children import IMAGE, MODEL, SIZE
 
     versions = baseline["versions"]
     load = info["load_average_at_start"]
-    mode = ("--quick: validation only, 1 run per method, 1 call per pass time, short PAIR samples" if args.quick
-            else f"full run, median of {args.runs} runs per method")
+    mode = (
+        "--quick: validation only, 1 run per method, 1 call per pass time, short PAIR samples"
+        if args.quick
+        else f"full run, median of {args.runs} runs per method"
+    )
     parts = [
         "# Benchmark: attribution methods against their floor and PAIR",
         "",
@@ -171,9 +223,9 @@ def markdown(args, info: dict, baseline: dict, per_image: dict, skipped_64: bool
         "",
         "## Setup",
         "",
-        f"{MODEL}, photo `load_image(\"{IMAGE}\", {SIZE})`, target class {baseline['target']} "
+        f'{MODEL}, photo `load_image("{IMAGE}", {SIZE})`, target class {baseline["target"]} '
         f"({baseline['label']}, the top-1, passed explicitly), every method at its defaults with batch_size 32. "
-        "Seconds are the median of `result.seconds` after one warm-up run; \"in model calls\" is the share of "
+        'Seconds are the median of `result.seconds` after one warm-up run; "in model calls" is the share of '
         "that time spent inside ModelCalls' compiled calls (the rest is Python and numpy around them). The floor "
         "prices each kind of pass at its best per-image time at a batch no larger than the method's passes "
         "of that kind: the sweep below picks that batch size, and the method's own process times it right "
@@ -197,21 +249,31 @@ def markdown(args, info: dict, baseline: dict, per_image: dict, skipped_64: bool
     ]
     peaks = [e["peak_rss_mb"] for e in entries if e["peak_rss_mb"] is not None]
     if peaks:
-        parts.append(f"Every method measured stays under {RSS_BOUND_MB:.0f} MB at batch_size 32 "
-                     f"(highest {max(peaks):.0f} MB)." if max(peaks) < RSS_BOUND_MB else
-                     f"At least one method exceeds {RSS_BOUND_MB:.0f} MB at batch_size 32 "
-                     f"(highest {max(peaks):.0f} MB).")
+        parts.append(
+            f"Every method measured stays under {RSS_BOUND_MB:.0f} MB at batch_size 32 (highest {max(peaks):.0f} MB)."
+            if max(peaks) < RSS_BOUND_MB
+            else f"At least one method exceeds {RSS_BOUND_MB:.0f} MB at batch_size 32 (highest {max(peaks):.0f} MB)."
+        )
     for entry in entries:
         if "blur_share" in entry:
             title = ROWS_BY_KEY[entry["key"]].spec.title
-            parts += ["", f"## {title}", "",
-                      f"The blurs (and their derivatives in sigma) take {entry['blur_share']:.1%} of {title}'s time "
-                      f"(`extras[\"blur_seconds\"] / seconds`, median over runs)."]
+            parts += [
+                "",
+                f"## {title}",
+                "",
+                f"The blurs (and their derivatives in sigma) take {entry['blur_share']:.1%} of {title}'s time "
+                f'(`extras["blur_seconds"] / seconds`, median over runs).',
+            ]
     if curve:
-        parts += ["", "## Integrated gradients: completeness error against steps", "",
-                  "On the same photo and target; each step is one forward+backward pass (plus 2 forward passes "
-                  "for the check). The last columns give the fewest steps, of those tried, that reach each error.",
-                  "", ig_curve_table(curve)]
+        parts += [
+            "",
+            "## Integrated gradients: completeness error against steps",
+            "",
+            "On the same photo and target; each step is one forward+backward pass (plus 2 forward passes "
+            "for the check). The last columns give the fewest steps, of those tried, that reach each error.",
+            "",
+            ig_curve_table(curve),
+        ]
     elif not args.quick:
         parts += ["", "The IG completeness curve was not run (--no-ig-curve)."]
     parts += ["", "## Goals", "", "```", *goal_lines, "```", ""]

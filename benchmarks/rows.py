@@ -18,10 +18,12 @@ class Row:
 
     @property
     def name(self) -> str:
+        """The row's name in the tables."""
         return self.label or self.method
 
     @property
     def spec(self) -> MethodSpec:
+        """The declaration of the row's method."""
         return SPECS[self.method]
 
     @property
@@ -32,15 +34,16 @@ class Row:
 
 # Rows beyond each method at its defaults, listed after their method: the 14x14
 # grid is the one chapter 2 uses (the default 3x3 grid is trivially cheap).
-EXTRA_ROWS = (
-    Row("loo_grid_14", "loo_grid", {"grid": 14}, "loo_grid (14x14)"),
-)
+EXTRA_ROWS = (Row("loo_grid_14", "loo_grid", {"grid": 14}, "loo_grid (14x14)"),)
 
 
 def all_rows(methods=METHODS, extra_rows=EXTRA_ROWS) -> tuple[Row, ...]:
     """Each method at its defaults, in METHODS' order, each followed by its extra rows."""
-    return tuple(row for method in methods
-                 for row in (Row(method, method), *(extra for extra in extra_rows if extra.method == method)))
+    return tuple(
+        row
+        for method in methods
+        for row in (Row(method, method), *(extra for extra in extra_rows if extra.method == method))
+    )
 
 
 ROWS = all_rows()

@@ -61,20 +61,35 @@ IG_CURVE_STEPS = (16, 32, 64, 128, 256, 512)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="validation: 1 run per method, short PAIR samples, 1 call per pass time, no IG curve")
+    """The command line options of `make bench`."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="validation: 1 run per method, short PAIR samples, 1 call per pass time, no IG curve",
+    )
     parser.add_argument("--methods", help=f"comma-separated rows to run (default all): {', '.join(ROWS_BY_KEY)}")
     parser.add_argument("--runs", type=int, help="timed runs per method after the warm-up (default 3; --quick: 1)")
-    parser.add_argument("--pair-budget", type=float,
-                        help=f"seconds a PAIR run may take before it is scaled (default {PAIR_BUDGET_SECONDS:.0f}; "
-                             f"--quick: {QUICK_PAIR_BUDGET_SECONDS:.0f})")
-    parser.add_argument("--ig-curve", action=argparse.BooleanOptionalAction, default=None,
-                        help="measure IG completeness error against steps (default: on, off with --quick)")
-    parser.add_argument("--ig-steps", type=lambda text: [int(s) for s in text.split(",")],
-                        default=list(IG_CURVE_STEPS),
-                        help=f"steps for the IG curve (default {','.join(map(str, IG_CURVE_STEPS))})")
+    parser.add_argument(
+        "--pair-budget",
+        type=float,
+        help=f"seconds a PAIR run may take before it is scaled (default {PAIR_BUDGET_SECONDS:.0f}; "
+        f"--quick: {QUICK_PAIR_BUDGET_SECONDS:.0f})",
+    )
+    parser.add_argument(
+        "--ig-curve",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="measure IG completeness error against steps (default: on, off with --quick)",
+    )
+    parser.add_argument(
+        "--ig-steps",
+        type=lambda text: [int(s) for s in text.split(",")],
+        default=list(IG_CURVE_STEPS),
+        help=f"steps for the IG curve (default {','.join(map(str, IG_CURVE_STEPS))})",
+    )
     parser.add_argument("--out", type=Path, default=HERE, help="folder for results.md and results.json")
     # Internal: what a child process runs, where it writes, and the target found by the baseline child.
     parser.add_argument("--child", choices=CHILDREN, help=argparse.SUPPRESS)
@@ -98,6 +113,8 @@ def parse_args(argv=None):
 
 
 class ChildFailed(RuntimeError):
+    """A child process that measured a row exited with an error."""
+
     pass
 
 
@@ -105,9 +122,22 @@ def run_child(kind: str, args, *extra: str) -> dict:
     """Run one child process of this benchmark and return its JSON report."""
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "report.json"
-        command = [sys.executable, "-m", "benchmarks.run", "--child", kind, "--json-out", str(report),
-                   "--runs", str(args.runs), "--pair-budget", str(args.pair_budget),
-                   "--ig-steps", ",".join(map(str, args.ig_steps)), *extra]
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.run",
+            "--child",
+            kind,
+            "--json-out",
+            str(report),
+            "--runs",
+            str(args.runs),
+            "--pair-budget",
+            str(args.pair_budget),
+            "--ig-steps",
+            ",".join(map(str, args.ig_steps)),
+            *extra,
+        ]
         if args.quick:
             command.append("--quick")
         if args.target is not None:
@@ -126,6 +156,7 @@ def run_child(kind: str, args, *extra: str) -> dict:
 
 
 def main(argv=None) -> int:
+    """Run every row in its own child process and write results.json and results.md."""
     args = parse_args(argv)
     if args.child:
         args.json_out.write_text(json.dumps(CHILDREN[args.child](args)))
@@ -140,8 +171,9 @@ def main(argv=None) -> int:
     print(f"  target {baseline['target']} ({baseline['label']}), peak RSS {baseline['peak_rss_mb']:.0f} MB", flush=True)
     print("per-image time of one compiled pass", flush=True)
     pass_times = run_child("pass_times", args)
-    per_image = {kind: {int(size): t for size, t in times.items()}
-                 for kind, times in pass_times["per_image_seconds"].items()}
+    per_image = {
+        kind: {int(size): t for size, t in times.items()} for kind, times in pass_times["per_image_seconds"].items()
+    }
 
     reports: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -166,8 +198,19 @@ def main(argv=None) -> int:
     goal_lines = goals(entries, baseline["peak_rss_mb"])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(entries, indent=2) + "\n")
-    (args.out / "results.md").write_text(markdown(args, info, baseline, per_image, pass_times["batch_64_skipped"],
-                                                  entries, curve, goal_lines, time.perf_counter() - started))
+    (args.out / "results.md").write_text(
+        markdown(
+            args,
+            info,
+            baseline,
+            per_image,
+            pass_times["batch_64_skipped"],
+            entries,
+            curve,
+            goal_lines,
+            time.perf_counter() - started,
+        )
+    )
     print()
     print(main_table(entries))
     if curve:
@@ -175,8 +218,10 @@ def main(argv=None) -> int:
         print(ig_curve_table(curve))
     print()
     print("\n".join(goal_lines))
-    print(f"\nwrote {args.out / 'results.md'} and {args.out / 'results.json'} "
-          f"in {(time.perf_counter() - started) / 60:.1f} min")
+    print(
+        f"\nwrote {args.out / 'results.md'} and {args.out / 'results.json'} "
+        f"in {(time.perf_counter() - started) / 60:.1f} min"
+    )
     return 1 if any("error" in entry for entry in entries) else 0
 
 

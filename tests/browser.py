@@ -36,9 +36,16 @@ INSTALL_HINT = (
 )
 # Flags that work in containers without a GPU, a sandbox or the internet.
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
 )
 NETWORK_SCHEMES = {"http", "https", "ws", "wss", "ftp"}
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -143,8 +150,11 @@ def open_page(driver: webdriver.Chrome, url: str) -> Page:
         console_errors=errors,
         images=len(images),
         broken_images=[src for src, width in images if width == 0],
-        broken_links=[link for link in links if urlsplit(link).scheme == "file"
-                      and not Path(url2pathname(urlsplit(link).path)).is_file()],
+        broken_links=[
+            link
+            for link in links
+            if urlsplit(link).scheme == "file" and not Path(url2pathname(urlsplit(link).path)).is_file()
+        ],
         remote_requests=[url for url in requests if leaves_the_machine(url)],
     )
 

@@ -15,10 +15,12 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-
 from browser import chromium, missing_browser  # noqa: E402
-from history_of_interpretation import load_model  # noqa: E402
-from history_of_interpretation import models  # noqa: E402
+
+from history_of_interpretation import (
+    load_model,  # noqa: E402
+    models,  # noqa: E402
+)
 from history_of_interpretation.checkpoint import read_state_dict  # noqa: E402
 
 LITE_NAMES = ("efficientnet_lite0", "efficientnet_lite2")

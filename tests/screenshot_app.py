@@ -25,8 +25,10 @@ def main(out: str) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "history_of_interpretation.app", "--port", str(port)],
-                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    server = subprocess.Popen(
+        [sys.executable, "-m", "history_of_interpretation.app", "--port", str(port)],
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/")
         with chromium(width=1280, height=1200) as driver:
@@ -35,9 +37,12 @@ def main(out: str) -> None:
             # the top-5 dropdown fills once the model has seen the photo
             wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#class-choice input").get_attribute("value"))
             driver.find_element(By.ID, "explain").click()
-            wait.until(lambda d: d.execute_script(
-                "const maps = [...document.querySelectorAll('#maps img')];"
-                "return maps.length > 0 && maps.every(i => i.complete && i.naturalWidth > 0)"))
+            wait.until(
+                lambda d: d.execute_script(
+                    "const maps = [...document.querySelectorAll('#maps img')];"
+                    "return maps.length > 0 && maps.every(i => i.complete && i.naturalWidth > 0)"
+                )
+            )
             time.sleep(1)  # let the gallery settle
             # the whole page, beyond the window: Chrome's own full-page capture
             shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})

@@ -9,21 +9,24 @@ from __future__ import annotations
 import argparse
 
 import pytest
+from toy_models import conv_bundle, random_image
 
 from benchmarks import floor, goals, report
 from benchmarks.children import measure_method, method_counts
 from benchmarks.pair import BudgetedCalls, BudgetSpent, scaled_seconds
 from benchmarks.rows import EXTRA_ROWS, ROWS, Row, all_rows
 from history_of_interpretation.methods import METHODS, SPECS
-from toy_models import conv_bundle, random_image
 
 # --- rows ----------------------------------------------------------------------
 
 
 def test_every_declared_method_has_a_row_at_its_defaults_and_extra_rows_follow_their_method():
     assert [row.key for row in ROWS if not row.overrides] == list(METHODS)
-    assert [row.key for row in all_rows(("loo_grid", "vanilla_gradient"))] == ["loo_grid", "loo_grid_14",
-                                                                               "vanilla_gradient"]
+    assert [row.key for row in all_rows(("loo_grid", "vanilla_gradient"))] == [
+        "loo_grid",
+        "loo_grid_14",
+        "vanilla_gradient",
+    ]
     grid_14 = next(row for row in EXTRA_ROWS if row.key == "loo_grid_14")
     assert grid_14.name == "loo_grid (14x14)"
     assert grid_14.params == {**SPECS["loo_grid"].defaults, "grid": 14}
@@ -91,8 +94,9 @@ def test_method_counts_are_the_counters_difference_less_the_photo_pass():
 
 def test_a_pair_run_is_stopped_once_its_budget_is_spent_and_scaled_from_its_calls():
     ticks = iter(range(100))
-    calls = BudgetedCalls(lambda images, call_model_args, expected_keys: {}, budget_seconds=2.5, min_calls=1,
-                          clock=lambda: next(ticks))  # starts at 0; every clock read is one second later
+    calls = BudgetedCalls(
+        lambda images, call_model_args, expected_keys: {}, budget_seconds=2.5, min_calls=1, clock=lambda: next(ticks)
+    )  # starts at 0; every clock read is one second later
     with pytest.raises(BudgetSpent):
         for _ in range(10):
             calls([0])
@@ -106,11 +110,20 @@ def test_a_pair_run_is_stopped_once_its_budget_is_spent_and_scaled_from_its_call
 
 
 def _report(seconds=(0.5, 0.7, 0.6), floors=(0.5, 0.5, 0.5), pair=None, **extra):
-    return {"passes": 10, "seconds": sorted(seconds)[1], "run_seconds": list(seconds), "floor_seconds": 0.5,
-            "run_floor_seconds": list(floors),
-            "floor_by_kind": {"gradient": {"passes": 10, "priced_as": "gradient", "batch": 8, "per_image_ms": 50.0}},
-            "model_call_seconds": 0.45, "passes_by_kind": {"gradient": 10}, "compiled_calls_by_kind": {"gradient": 1},
-            "peak_rss_mb": 900.0, "pair": pair, **extra}
+    return {
+        "passes": 10,
+        "seconds": sorted(seconds)[1],
+        "run_seconds": list(seconds),
+        "floor_seconds": 0.5,
+        "run_floor_seconds": list(floors),
+        "floor_by_kind": {"gradient": {"passes": 10, "priced_as": "gradient", "batch": 8, "per_image_ms": 50.0}},
+        "model_call_seconds": 0.45,
+        "passes_by_kind": {"gradient": 10},
+        "compiled_calls_by_kind": {"gradient": 1},
+        "peak_rss_mb": 900.0,
+        "pair": pair,
+        **extra,
+    }
 
 
 PAIR_10_CALLS = {"seconds": 7.2, "calls_timed": 10, "calls_total": 10, "scaled": False, "runs": 2}
@@ -182,8 +195,11 @@ def test_goals_miss_a_slow_method_and_blur_ig_when_any_run_passes_1_2x():
 # --- one child measurement, on a toy --------------------------------------------------
 
 
-@pytest.mark.parametrize("row", [Row("smoothgrad", "smoothgrad", {"samples": 3}),
-                                 Row("guided_grad_cam", "guided_grad_cam")], ids=lambda row: row.key)
+@pytest.mark.parametrize(
+    "row",
+    [Row("smoothgrad", "smoothgrad", {"samples": 3}), Row("guided_grad_cam", "guided_grad_cam")],
+    ids=lambda row: row.key,
+)
 def test_a_method_measurement_counts_its_declared_passes_and_prices_them(row):
     toy, image = conv_bundle(size=16), random_image(16, seed=1)
     sweep = {kind: {1: 0.004, 2: 0.003, 4: 0.002} for kind in ("forward", "gradient", "layer_gradient")}
@@ -208,9 +224,19 @@ def test_a_method_measurement_counts_its_declared_passes_and_prices_them(row):
 def test_the_markdown_report_holds_the_tables_and_the_goals():
     entries = _entries(blur_ig=_report(pair=PAIR_10_CALLS, blur_share=0.14))
     args = argparse.Namespace(quick=True, runs=1, pair_budget=4.0)
-    info = {"cpu": "a CPU", "cores": 2, "usable_cores": 2, "platform": "Linux", "load_average_at_start": (1.0, 1.0, 1.0)}
-    baseline = {"target": 285, "label": "Egyptian cat", "peak_rss_mb": 700.0,
-                "versions": dict.fromkeys(("python", "tensorflow", "keras", "numpy", "saliency"), "1")}
+    info = {
+        "cpu": "a CPU",
+        "cores": 2,
+        "usable_cores": 2,
+        "platform": "Linux",
+        "load_average_at_start": (1.0, 1.0, 1.0),
+    }
+    baseline = {
+        "target": 285,
+        "label": "Egyptian cat",
+        "peak_rss_mb": 700.0,
+        "versions": dict.fromkeys(("python", "tensorflow", "keras", "numpy", "saliency"), "1"),
+    }
     text = report.markdown(args, info, baseline, SWEEP, False, entries, None, ["PASS  x: y"], 60.0)
     assert report.main_table(entries) in text and report.pass_time_table(SWEEP) in text
     assert "gradient (blur_ig): forward+backward to the input" in text

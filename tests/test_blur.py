@@ -6,11 +6,11 @@ import keras
 import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
+from toy_models import function_bundle, random_image
 
 from history_of_interpretation import load_image
 from history_of_interpretation.methods import attribute
 from history_of_interpretation.methods.blur import blur_matrices, gaussian_blur_with_derivative
-from toy_models import function_bundle, random_image
 
 SIGMAS = [0.1, 0.5, 1.0, 2.3, 7.0, 30.0]  # 0.1: a kernel of radius 0, i.e. no blur
 SHAPES = [(20, 20, 3), (20, 33, 3), (33, 20, 3)]
@@ -75,8 +75,10 @@ def test_blur_ig_is_complete_on_a_smooth_model(photo):
     image = load_image("chelsea", 24) if photo == "chelsea" else random_image(24, seed=3)
     result = attribute("blur_ig", toy, image, target=0, steps=steps, max_sigma=20.0)
     extras = result.extras
-    print(f"\nblur IG on the smooth toy, {photo}, {steps} steps: sum {extras['attribution_sum']:.4f}, "
-          f"logit difference {extras['logit_difference']:.4f}, error {extras['completeness_error']:.2%}")
+    print(
+        f"\nblur IG on the smooth toy, {photo}, {steps} steps: sum {extras['attribution_sum']:.4f}, "
+        f"logit difference {extras['logit_difference']:.4f}, error {extras['completeness_error']:.2%}"
+    )
     # The logit difference is f(photo) - f(blurred at max_sigma), checked independently here.
     most_blurred = _scipy_blur(toy.preprocess(image), 20.0).astype(np.float32)[None]
     x = toy.preprocess(image)[None]

@@ -17,7 +17,10 @@ def test_the_book_follows_the_chapter_list_it_is_given(tmp_path):
     stale.parent.mkdir()
     stale.write_text("{}")
     stage(tmp_path, chosen)
-    assert sorted(p.name for p in (tmp_path / "chapters").iterdir()) == ["01_leave_one_out.ipynb", "02_vanilla_gradients.ipynb"]
+    assert sorted(p.name for p in (tmp_path / "chapters").iterdir()) == [
+        "01_leave_one_out.ipynb",
+        "02_vanilla_gradients.ipynb",
+    ]
     index = (tmp_path / "index.md").read_text()
     assert "chapters/02_vanilla_gradients\nchapters/01_leave_one_out\npapers\n" in index
     assert f"{{include}} {os.path.relpath(ROOT / 'README.md', tmp_path)}" in index

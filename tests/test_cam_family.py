@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import saliency.core as saliency
 import tensorflow as tf
-from skimage.transform import resize
 from scipy.ndimage import map_coordinates
+from skimage.transform import resize
+from toy_models import conv_bundle, random_image
 
 from history_of_interpretation.methods import attribute
 from history_of_interpretation.methods.grad_cam import layer_map_to_image, upsample
 from history_of_interpretation.methods.model_calls import ModelCalls
-from toy_models import conv_bundle, random_image
 
 SIZE, FILTERS, STRIDES = 16, 8, 4
 
@@ -66,7 +66,9 @@ def test_upsample_is_skimages_bilinear_resize_channel_by_channel():
     assert upsampled.shape == (3, 224, 160) and upsampled.dtype == np.float32
     for channel, layer_map in zip(upsampled, stack):
         np.testing.assert_allclose(channel, resize(layer_map, (224, 160)), atol=1e-6)
-    np.testing.assert_allclose(upsample(stack[0].astype(np.float64), (224, 160)), resize(stack[0], (224, 160)), atol=1e-12)
+    np.testing.assert_allclose(
+        upsample(stack[0].astype(np.float64), (224, 160)), resize(stack[0], (224, 160)), atol=1e-12
+    )
 
 
 def test_cams_finish_their_maps_as_pairs_grad_cam_does(toy, toy_image):
@@ -131,13 +133,19 @@ def test_score_cam_does_not_depend_on_the_batch_size(toy, toy_image):
     np.testing.assert_allclose(one.map, many.map, atol=1e-6)
 
 
-@pytest.mark.parametrize("top_k, message", [
-    (0, "top_k must be a whole number of at least 1, not 0"),
-    (2.5, "top_k must be a whole number of at least 1, not 2.5"),
-    ("3", "top_k must be a finite number, not '3'"),
-    (FILTERS + 1, f"top_k must be at most {FILTERS}, the number of channels of layer 'conv_act', not {FILTERS + 1}; "
-                  "use None for all channels"),
-])
+@pytest.mark.parametrize(
+    "top_k, message",
+    [
+        (0, "top_k must be a whole number of at least 1, not 0"),
+        (2.5, "top_k must be a whole number of at least 1, not 2.5"),
+        ("3", "top_k must be a finite number, not '3'"),
+        (
+            FILTERS + 1,
+            f"top_k must be at most {FILTERS}, the number of channels of layer 'conv_act', not {FILTERS + 1}; "
+            "use None for all channels",
+        ),
+    ],
+)
 def test_score_cam_refuses_a_bad_top_k(toy, toy_image, top_k, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         attribute("score_cam", toy, toy_image, top_k=top_k)

@@ -37,11 +37,17 @@ def test_makefile_rules_name_each_chapter_and_its_figures():
     assert "$(eval $(call chapter,04_grad_cam,figures/07_class_discrimination.png))" in rules
 
 
-@pytest.mark.parametrize("text, problem", [
-    ('[[chapter]]\nnotebook = "01_a"\ntopic = "x"\nfigures = []\n', "lacks paper"),
-    ('[[chapter]]\nnotebook = "02_a"\ntopic = "x"\npaper = ""\nfigures = []\n'
-     '[[chapter]]\nnotebook = "01_b"\ntopic = "x"\npaper = ""\nfigures = []\n', "unique and in order"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ('[[chapter]]\nnotebook = "01_a"\ntopic = "x"\nfigures = []\n', "lacks paper"),
+        (
+            '[[chapter]]\nnotebook = "02_a"\ntopic = "x"\npaper = ""\nfigures = []\n'
+            '[[chapter]]\nnotebook = "01_b"\ntopic = "x"\npaper = ""\nfigures = []\n',
+            "unique and in order",
+        ),
+    ],
+)
 def test_a_malformed_registry_names_its_problem(tmp_path, text, problem):
     registry = tmp_path / "chapters.toml"
     registry.write_text(text)

@@ -30,13 +30,21 @@ LITE_NAMES = ("efficientnet_lite0", "efficientnet_lite2")
 def packaged_checkpoint(name: str):
     return models._packaged_checkpoint(models.LITE_VARIANTS[name], name)
 
-SYS_INFO = {"protocol_version": PROTOCOL_VERSION, "little_endian": True,
-            "type_sizes": {"short": 2, "int": 4, "long": 4}}
-STORAGE_NAMES = {np.dtype(np.float32): "FloatStorage", np.dtype(np.int64): "LongStorage",
-                 np.dtype(np.float16): "HalfStorage"}
+
+SYS_INFO = {
+    "protocol_version": PROTOCOL_VERSION,
+    "little_endian": True,
+    "type_sizes": {"short": 2, "int": 4, "long": 4},
+}
+STORAGE_NAMES = {
+    np.dtype(np.float32): "FloatStorage",
+    np.dtype(np.int64): "LongStorage",
+    np.dtype(np.float16): "HalfStorage",
+}
 
 
 # --- writing legacy checkpoints by hand ---------------------------------------
+
 
 def _value(obj) -> bytes:
     """Opcodes that push one plain value (no PROTO header, no STOP)."""
@@ -51,20 +59,35 @@ def _pickle_state_dict(tensors: dict) -> bytes:
     """tensors: name -> (storage key, storage dtype, storage numel, offset, shape, stride)."""
     out = b"\x80\x02" + _global("collections", "OrderedDict") + b")R"
     for name, (key, dtype, numel, offset, shape, stride) in tensors.items():
-        persistent_id = (b"(" + _value("storage") + _global("torch", STORAGE_NAMES[np.dtype(dtype)])
-                         + _value(key) + _value("cpu") + _value(numel) + b"Nt")
-        rebuild_args = (b"(" + persistent_id + b"Q" + _value(offset) + _value(tuple(shape))
-                        + _value(tuple(stride)) + b"\x89}t")
+        persistent_id = (
+            b"("
+            + _value("storage")
+            + _global("torch", STORAGE_NAMES[np.dtype(dtype)])
+            + _value(key)
+            + _value("cpu")
+            + _value(numel)
+            + b"Nt"
+        )
+        rebuild_args = (
+            b"(" + persistent_id + b"Q" + _value(offset) + _value(tuple(shape)) + _value(tuple(stride)) + b"\x89}t"
+        )
         out += _value(name) + _global("torch._utils", "_rebuild_tensor_v2") + rebuild_args + b"Rs"
     return out + b"."
 
 
-def legacy_checkpoint(tensors: dict, storages: dict[str, np.ndarray], *, state_pickle: bytes | None = None,
-                      header: tuple | None = None, keys_pickle: bytes | None = None) -> bytes:
+def legacy_checkpoint(
+    tensors: dict,
+    storages: dict[str, np.ndarray],
+    *,
+    state_pickle: bytes | None = None,
+    header: tuple | None = None,
+    keys_pickle: bytes | None = None,
+) -> bytes:
     """Bytes of a legacy PyTorch file; any of its pickles can be replaced."""
     magic, protocol, sys_info = header or (MAGIC_NUMBER, PROTOCOL_VERSION, SYS_INFO)
-    parts = [part if isinstance(part, bytes) else pickle.dumps(part, protocol=2)
-             for part in (magic, protocol, sys_info)]
+    parts = [
+        part if isinstance(part, bytes) else pickle.dumps(part, protocol=2) for part in (magic, protocol, sys_info)
+    ]
     parts.append(state_pickle if state_pickle is not None else _pickle_state_dict(tensors))
     parts.append(keys_pickle if keys_pickle is not None else pickle.dumps(list(storages), protocol=2))
     for array in storages.values():
@@ -100,6 +123,7 @@ def _small_checkpoint() -> tuple[dict, dict, dict]:
 
 # --- reading ------------------------------------------------------------------
 
+
 def test_hand_made_checkpoint_reads_exactly(tmp_path):
     tensors, storages, expected = _small_checkpoint()
     path = tmp_path / "small.pth"
@@ -127,15 +151,18 @@ def test_real_checkpoint_reads_with_expected_layout(lite0_state):
     assert 4.6e6 < sum(v.size for v in weights) < 4.8e6  # about 4.69 M parameters
 
 
-@pytest.mark.parametrize("name, prefix", [
-    ("efficientnet-lite0-57934424.pth", "57934424"),
-    ("/some/dir/model-deadbeef.pth", "deadbeef"),
-    ("lite0-20240101.pth", "20240101"),  # 8 digits look like a hash: pass hash_prefix="" to skip
-    ("model-deadbeefcafe.pth", None),  # not PyTorch's 8-digit convention: no check
-    ("model.pth", None),
-    ("lite0-truncated.pth", None),
-    ("model-1234567.pth", None),  # under 8 digits: not a hash
-])
+@pytest.mark.parametrize(
+    "name, prefix",
+    [
+        ("efficientnet-lite0-57934424.pth", "57934424"),
+        ("/some/dir/model-deadbeef.pth", "deadbeef"),
+        ("lite0-20240101.pth", "20240101"),  # 8 digits look like a hash: pass hash_prefix="" to skip
+        ("model-deadbeefcafe.pth", None),  # not PyTorch's 8-digit convention: no check
+        ("model.pth", None),
+        ("lite0-truncated.pth", None),
+        ("model-1234567.pth", None),  # under 8 digits: not a hash
+    ],
+)
 def test_expected_hash_prefix(name, prefix):
     assert expected_hash_prefix(name) == prefix
 
@@ -219,8 +246,19 @@ def test_entry_that_is_not_a_tensor_is_refused(tmp_path):
 
 
 def test_unexpected_persistent_id_is_refused(tmp_path):
-    state = (b"\x80\x02" + _global("collections", "OrderedDict") + b")R" + _value("w")
-             + b"(" + _value("module") + _value("x") + _value("1") + _value("cpu") + _value(1) + b"tQs.")
+    state = (
+        b"\x80\x02"
+        + _global("collections", "OrderedDict")
+        + b")R"
+        + _value("w")
+        + b"("
+        + _value("module")
+        + _value("x")
+        + _value("1")
+        + _value("cpu")
+        + _value(1)
+        + b"tQs."
+    )
     path = tmp_path / "pid.pth"
     path.write_bytes(legacy_checkpoint({}, {}, state_pickle=state))
     with pytest.raises(CheckpointError, match="persistent id"):
@@ -228,6 +266,7 @@ def test_unexpected_persistent_id_is_refused(tmp_path):
 
 
 # --- refusing code in pickles -------------------------------------------------
+
 
 class _Exec:
     """Unpickling this would run `exec`, which creates the marker file."""
@@ -287,9 +326,14 @@ def test_payloads_do_create_the_marker_when_unpickled_unsafely(tmp_path):
         assert marker.exists()
 
 
-@pytest.mark.parametrize("payload_class, refused_global", [
-    (_Exec, ".exec"), (_Eval, ".eval"), (_System, ".system"),  # module: builtins, __builtin__ or posix
-])
+@pytest.mark.parametrize(
+    "payload_class, refused_global",
+    [
+        (_Exec, ".exec"),
+        (_Eval, ".eval"),
+        (_System, ".system"),  # module: builtins, __builtin__ or posix
+    ],
+)
 @pytest.mark.parametrize("where", ["state dict", "state dict (whole)", "magic number", "system info", "storage keys"])
 def test_code_in_a_pickle_is_refused_before_it_runs(tmp_path, payload_class, refused_global, where):
     path, marker = _malicious_file(tmp_path, payload_class, where)
@@ -311,6 +355,7 @@ def test_code_in_a_pickle_is_refused_by_load_model(tmp_path, tmp_cache):
 
 # --- the port: every tensor used, with the right shape ------------------------
 
+
 @pytest.mark.parametrize("name", LITE_NAMES)
 def test_port_uses_every_tensor_with_the_right_shape(name):
     state = read_state_dict(packaged_checkpoint(name))
@@ -323,10 +368,13 @@ def test_port_uses_every_tensor_with_the_right_shape(name):
     parameters = sum(v.size for k, v in state.items() if not k.endswith("num_batches_tracked"))
     assert model.count_params() == parameters
     np.testing.assert_array_equal(model.get_layer("logits").get_weights()[1], state["_fc.bias"])
-    np.testing.assert_array_equal(model.get_layer("stem_conv").get_weights()[0],
-                                  state["_conv_stem.weight"].transpose(2, 3, 1, 0))
-    np.testing.assert_array_equal(model.get_layer("block01_depthwise_conv").get_weights()[0],
-                                  state["_blocks.1._depthwise_conv.weight"].transpose(2, 3, 0, 1))
+    np.testing.assert_array_equal(
+        model.get_layer("stem_conv").get_weights()[0], state["_conv_stem.weight"].transpose(2, 3, 1, 0)
+    )
+    np.testing.assert_array_equal(
+        model.get_layer("block01_depthwise_conv").get_weights()[0],
+        state["_blocks.1._depthwise_conv.weight"].transpose(2, 3, 0, 1),
+    )
     moving_variance = model.get_layer("head_bn").get_weights()[3]
     np.testing.assert_array_equal(moving_variance, state["_bn1.running_var"])
 

@@ -25,7 +25,8 @@ def first_code_cell(notebook: Path) -> str:
 @pytest.mark.parametrize("chapter", load_chapters(), ids=lambda chapter: chapter.notebook)
 def test_every_notebook_opens_with_the_rendered_colab_cell(chapter):
     assert first_code_cell(chapter.path) == colab_setup_cell(), (
-        f"the first code cell of {chapter.path.name} is not project.colab_setup_cell(); paste its output there")
+        f"the first code cell of {chapter.path.name} is not project.colab_setup_cell(); paste its output there"
+    )
     assert f" {REPOSITORY} /content/course" in colab_setup_cell()
 
 

@@ -11,12 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from history_of_interpretation.colab_cells import (
-    _BADGE_LINE, COLAB_BADGE_IMAGE, colab_badge, refresh_notebook, with_colab_badge, with_colab_setup_cell,
-)
-from history_of_interpretation.project import colab_setup_cell
 from history_of_interpretation.chapters import load_chapters
-from history_of_interpretation.project import colab_url
+from history_of_interpretation.colab_cells import (
+    _BADGE_LINE,
+    COLAB_BADGE_IMAGE,
+    colab_badge,
+    refresh_notebook,
+    with_colab_badge,
+    with_colab_setup_cell,
+)
+from history_of_interpretation.project import colab_setup_cell, colab_url
 
 CHAPTER = load_chapters()[4]
 
@@ -81,9 +85,11 @@ def test_the_command_line_refreshes_each_notebook_named(copy):
 
 
 def test_the_set_up_cell_is_rendered_into_the_first_code_cell():
-    cells = [{"cell_type": "markdown", "source": ["# title"]},
-             {"cell_type": "code", "source": ["old set-up"], "outputs": [{"name": "stderr"}], "execution_count": 3},
-             {"cell_type": "code", "source": ["x = 1"], "outputs": [], "execution_count": 4}]
+    cells = [
+        {"cell_type": "markdown", "source": ["# title"]},
+        {"cell_type": "code", "source": ["old set-up"], "outputs": [{"name": "stderr"}], "execution_count": 3},
+        {"cell_type": "code", "source": ["x = 1"], "outputs": [], "execution_count": 4},
+    ]
     assert with_colab_setup_cell(cells, "toy") is True
     assert "".join(cells[1]["source"]) == colab_setup_cell() and cells[1]["outputs"] == []
     assert cells[2]["source"] == ["x = 1"]

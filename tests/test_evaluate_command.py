@@ -41,9 +41,12 @@ def read(path: Path) -> list[tuple]:
 
 
 def run_child(out: Path, photos: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(out), str(photos)],
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(out), str(photos)],
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +68,14 @@ def test_a_run_writes_long_rows_for_every_photo_method_and_metric(complete_run):
     names = {row[1] for row in rows}
     assert {"random", "random_layer", "edge_detector", "loo_grid_random", "grad_cam_reversed", *METHODS} <= names
     for photo in ("photo0", "photo1", "photo2"):
-        for metric in ("deletion_auc", "insertion_auc", "sic_auc", "aic_auc", "randomization_spearman_abs",
-                       "randomization_ssim"):
+        for metric in (
+            "deletion_auc",
+            "insertion_auc",
+            "sic_auc",
+            "aic_auc",
+            "randomization_spearman_abs",
+            "randomization_ssim",
+        ):
             assert any(r[0] == photo and r[1] == "vanilla_gradient" and r[2] == metric for r in rows)
     table = (complete_run / "evaluation.md").read_text()
     assert "| vanilla_gradient |" in table and "deletion_auc ↓" in table
@@ -124,13 +133,16 @@ def test_a_folder_skips_non_images_with_a_warning_naming_them(tmp_path):
     assert list(photos) == ["cat.png"] and photos["cat.png"].shape == (SIZE, SIZE, 3)
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["--images", "{empty}", "--out", "{out}"], "holds no images"),
-    (["--images", "chelsea", "--out", "{out}", "--methods", "vanilla_gradient,magic"], "unknown method 'magic'"),
-    (["--images", "chelsea", "--out", "{out}", "--metrics", "accuracy"], "unknown metric 'accuracy'"),
-    (["--images", "chelsea", "--out", "{figures}/mine"], "inside figures/"),
-    (["--images", "no_such_photo.png", "--out", "{out}"], "no image file"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--images", "{empty}", "--out", "{out}"], "holds no images"),
+        (["--images", "chelsea", "--out", "{out}", "--methods", "vanilla_gradient,magic"], "unknown method 'magic'"),
+        (["--images", "chelsea", "--out", "{out}", "--metrics", "accuracy"], "unknown metric 'accuracy'"),
+        (["--images", "chelsea", "--out", "{figures}/mine"], "inside figures/"),
+        (["--images", "no_such_photo.png", "--out", "{out}"], "no image file"),
+    ],
+)
 def test_bad_input_gets_a_clear_error_and_nothing_is_written(tmp_path, capsys, arguments, message, lite0):
     (tmp_path / "empty").mkdir()
     places = {"empty": tmp_path / "empty", "out": tmp_path / "out", "figures": evaluate_photos.FIGURE_DIR}

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from toy_models import conv_bundle, random_image
 
 from history_of_interpretation.evaluation import fingerprint, half_shares, positive_mass_fraction
 from history_of_interpretation.images import Composite
 from history_of_interpretation.methods import AttributionResult, attribute
-from toy_models import conv_bundle, random_image
 
 
 def _result(attribution: np.ndarray, method: str = "vanilla_gradient", passes: int = 1) -> AttributionResult:
-    return AttributionResult(map=np.asarray(attribution, dtype=np.float32), target=281, label="tabby",
-                             probability=0.5, method=method, params={}, passes=passes, seconds=0.0)
+    return AttributionResult(
+        map=np.asarray(attribution, dtype=np.float32),
+        target=281,
+        label="tabby",
+        probability=0.5,
+        method=method,
+        params={},
+        passes=passes,
+        seconds=0.0,
+    )
 
 
 def _peaked_map(peak_row: int, peak_col: int, size: int = 32, seed: int = 0) -> np.ndarray:
@@ -53,8 +61,9 @@ def test_half_shares_split_the_positive_mass_between_the_halves():
     assert half_shares(attribution, composite) == pytest.approx({"left": 2 / 8, "right": 6 / 8})
 
 
-@pytest.mark.parametrize("attribution", [np.zeros((4, 4)), -np.ones((4, 4)), np.zeros((4, 4, 3))],
-                         ids=["zero", "negative", "zero_rgb"])
+@pytest.mark.parametrize(
+    "attribution", [np.zeros((4, 4)), -np.ones((4, 4)), np.zeros((4, 4, 3))], ids=["zero", "negative", "zero_rgb"]
+)
 def test_positive_mass_fraction_of_a_map_without_positive_mass_is_an_error(attribution):
     with pytest.raises(ValueError, match="no positive mass"):
         positive_mass_fraction(attribution, np.ones((4, 4), bool))
@@ -111,7 +120,9 @@ def test_cost_table_per_result_and_averaged_per_method():
     costly = replace(_result(np.ones((4, 4)), "loo_grid", passes=9), seconds=2.0)
     assert cost_table([one]).splitlines()[2] == f"| grad_cam | {one.label} | 1 | 0.50 |"
     assert cost_table([one, other, costly], by_method=True).splitlines()[2:] == [
-        "| grad_cam | 2 | 1.00 |", "| loo_grid | 9 | 2.00 |"]
+        "| grad_cam | 2 | 1.00 |",
+        "| loo_grid | 9 | 2.00 |",
+    ]
 
 
 def test_cost_table_renders_as_markdown_in_jupyter():

@@ -7,7 +7,14 @@ import pytest
 from toy_models import conv_bundle, random_image, region_bundle
 
 from history_of_interpretation.faithfulness import (
-    area, curve_fractions, deletion_insertion, importance, pic_metrics, pixel_order, random_baseline, random_map,
+    area,
+    curve_fractions,
+    deletion_insertion,
+    importance,
+    pic_metrics,
+    pixel_order,
+    random_baseline,
+    random_map,
 )
 from history_of_interpretation.methods import SPECS, Context, attribute
 from history_of_interpretation.ranking import bootstrap_interval, estimates, ranking_table, ranks
@@ -113,9 +120,11 @@ def test_bootstrap_intervals_are_seeded_and_cover_the_mean():
 
 
 def test_ranking_knows_which_way_is_better():
-    rows = [{"image": "a", "method": m, "metric": metric, "value": v}
-            for m, d, r in (("good", 0.1, 0.05), ("bad", 0.5, -0.9))
-            for metric, v in (("deletion_auc", d), ("randomization_spearman_signed", r))]
+    rows = [
+        {"image": "a", "method": m, "metric": metric, "value": v}
+        for m, d, r in (("good", 0.1, 0.05), ("bad", 0.5, -0.9))
+        for metric, v in (("deletion_auc", d), ("randomization_spearman_signed", r))
+    ]
     table = estimates(rows)
     assert ranks(table["deletion_auc"], "deletion_auc") == {"good": 1, "bad": 2}
     assert ranks(table["randomization_spearman_signed"], "randomization_spearman_signed") == {"good": 1, "bad": 2}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from toy_models import conv_bundle, dense_relu_model, input_gradient, random_image
 
 from history_of_interpretation import load_image
 from history_of_interpretation.methods import attribute
 from history_of_interpretation.methods.guided_relu import GuidedReLU, guided_model
-from toy_models import conv_bundle, dense_relu_model, input_gradient, random_image
 
 # One hidden layer, set by hand. x = [1, -2, 3, 0] gives hidden pre-activations
 # h = x @ W1 = [1, -2, 3]; output 0 reads them with weights [2, 5, -1].
@@ -52,8 +52,10 @@ def _numpy_guided_gradient(x, layers, output):
 def test_guided_gradient_matches_numpy_on_a_deeper_random_network():
     rng = np.random.default_rng(3)
     sizes = [6, 8, 8, 3]
-    layers = [(rng.normal(size=(a, b)).astype(np.float32), rng.normal(0, 0.3, b).astype(np.float32))
-              for a, b in zip(sizes[:-1], sizes[1:])]
+    layers = [
+        (rng.normal(size=(a, b)).astype(np.float32), rng.normal(0, 0.3, b).astype(np.float32))
+        for a, b in zip(sizes[:-1], sizes[1:])
+    ]
     inputs = keras.Input((sizes[0],))
     x = inputs
     dense_layers = []
@@ -68,8 +70,9 @@ def test_guided_gradient_matches_numpy_on_a_deeper_random_network():
     guided = guided_model(model)
     x_values = rng.normal(size=(5, sizes[0])).astype(np.float32)
     for output in range(sizes[-1]):
-        expected = _numpy_guided_gradient(x_values.astype(np.float64), [(w.astype(np.float64), b) for w, b in layers],
-                                          output)
+        expected = _numpy_guided_gradient(
+            x_values.astype(np.float64), [(w.astype(np.float64), b) for w, b in layers], output
+        )
         np.testing.assert_allclose(input_gradient(guided, x_values, output), expected, rtol=1e-4, atol=1e-5)
     # Somewhere a negative gradient was blocked, so guided differs from plain.
     assert not np.allclose(input_gradient(guided, x_values, 0), input_gradient(model, x_values, 0), atol=1e-4)
@@ -78,8 +81,11 @@ def test_guided_gradient_matches_numpy_on_a_deeper_random_network():
 @pytest.mark.parametrize("activation", ["layer", "activation"])
 def test_relu6_cap_blocks_gradient_above_six(activation):
     # h = x @ I = [7, 3, -1]: the first unit is capped, the third is off; output weights all positive.
-    act = keras.layers.ReLU(max_value=6.0, name="relu6") if activation == "layer" else \
-        keras.layers.Activation("relu6", name="relu6")
+    act = (
+        keras.layers.ReLU(max_value=6.0, name="relu6")
+        if activation == "layer"
+        else keras.layers.Activation("relu6", name="relu6")
+    )
     model = dense_relu_model(np.eye(3), np.zeros(3), np.ones((3, 1)), np.zeros(1), activation=act)
     guided = guided_model(model)
     layer = guided.get_layer("relu6")
@@ -106,8 +112,9 @@ def test_guided_model_keeps_the_real_logits(lite0):
     guided = guided_model(lite0.model)
     replaced = [layer.name for layer in guided.layers if isinstance(layer, GuidedReLU)]
     assert "head_activation" in replaced and len(replaced) > 30
-    np.testing.assert_allclose(guided(image, training=False).numpy(), lite0.model(image, training=False).numpy(),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        guided(image, training=False).numpy(), lite0.model(image, training=False).numpy(), atol=1e-5
+    )
 
 
 def test_guided_backprop_method_uses_the_guided_gradient():

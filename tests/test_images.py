@@ -272,10 +272,13 @@ def test_side_by_side_is_square_at_every_size(size):
     assert composite.half_mask("left").sum() + composite.half_mask("right").sum() == size * size
 
 
-@pytest.mark.parametrize("array, message", [
-    (np.zeros((40, 40, 3), dtype=np.float64), "must be uint8"),
-    (np.zeros((40, 40, 5), dtype=np.uint8), "HxWx3"),
-])
+@pytest.mark.parametrize(
+    "array, message",
+    [
+        (np.zeros((40, 40, 3), dtype=np.float64), "must be uint8"),
+        (np.zeros((40, 40, 5), dtype=np.uint8), "HxWx3"),
+    ],
+)
 def test_arrays_that_are_not_images_are_refused(array, message):
     with pytest.raises(ImageLoadError, match=message):
         load_image(array)

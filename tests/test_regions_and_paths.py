@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import saliency.core as saliency
 import tensorflow as tf
+from toy_models import conv_bundle, polynomial_bundle, random_image, region_bundle
 
 from history_of_interpretation import load_image
 from history_of_interpretation.evaluation import total_variation
-from history_of_interpretation.methods import SPECS, attribute
+from history_of_interpretation.methods import attribute
 from history_of_interpretation.methods.xrai import felzenszwalb_segments, ranked_regions
 from history_of_interpretation.regions import masked_photo, top_fraction_mask
-from toy_models import conv_bundle, polynomial_bundle, random_image, region_bundle
 
 SIZE = 16
 TARGET = 3
@@ -50,8 +50,12 @@ def test_xrai_is_pairs_xrai(toy, toy_image, algorithm):
     result = attribute("xrai", toy, toy_image, target=TARGET, batch_size=7, steps=10, algorithm=algorithm)
     x = toy_image / 255.0  # the toy's preprocessing: black is 0, white is 1
     expected = saliency.XRAI().GetMask(
-        x, eager_call_model_function(toy.model), {"target": TARGET}, baselines=[np.zeros_like(x), np.ones_like(x)],
-        extra_parameters=saliency.XRAIParameters(steps=10, algorithm=algorithm))
+        x,
+        eager_call_model_function(toy.model),
+        {"target": TARGET},
+        baselines=[np.zeros_like(x), np.ones_like(x)],
+        extra_parameters=saliency.XRAIParameters(steps=10, algorithm=algorithm),
+    )
     assert result.map.shape == (SIZE, SIZE)
     np.testing.assert_allclose(result.map, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
     assert result.pass_counts == {"gradient": 2 * 10}  # 10 steps from black, 10 from white; batched by 7
@@ -64,8 +68,14 @@ def test_guided_ig_is_pairs_guided_ig(toy, toy_image, settings):
     x = toy_image / 255.0
     start = np.full_like(x, 128 / 255.0 if settings.get("baseline") == "gray" else 0.0)
     expected = saliency.GuidedIG().GetMask(
-        x, eager_call_model_function(toy.model), {"target": TARGET}, x_baseline=start, x_steps=20,
-        fraction=settings.get("fraction", 0.25), max_dist=settings.get("max_dist", 0.02))
+        x,
+        eager_call_model_function(toy.model),
+        {"target": TARGET},
+        x_baseline=start,
+        x_steps=20,
+        fraction=settings.get("fraction", 0.25),
+        max_dist=settings.get("max_dist", 0.02),
+    )
     np.testing.assert_allclose(result.map, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
     # One image per call: the adaptive path needs each gradient before it can take the next step.
     assert result.pass_counts == {"gradient": 20, "forward": 1}
@@ -79,8 +89,9 @@ def test_xrai_ranking_picks_the_same_regions_as_pairs_loop(integer_segments):
     attr = np.random.default_rng(0).normal(0, 1, (96, 96)).astype(np.float32)
     attr += np.linspace(0, 1, 96, dtype=np.float32)[:, None]  # some structure for the regions to follow
     for area in (1.0, 0.3):
-        expected_map, expected_regions = saliency.XRAI._xrai(attr, segments, area_perc_th=area,
-                                                             integer_segments=integer_segments)
+        expected_map, expected_regions = saliency.XRAI._xrai(
+            attr, segments, area_perc_th=area, integer_segments=integer_segments
+        )
         ours_map, ours_regions = ranked_regions(attr, segments, area_perc_th=area, integer_segments=integer_segments)
         np.testing.assert_array_equal(ours_map, expected_map)
         np.testing.assert_array_equal(np.asarray(ours_regions), np.asarray(expected_regions))
@@ -141,22 +152,28 @@ def test_guided_ig_without_room_to_deviate_is_the_left_riemann_sum_of_the_straig
 # --- bad input --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method, params, message", [
-    ("xrai", {"steps": 0}, "steps must be a whole number of at least 1, not 0"),
-    ("xrai", {"steps": 2.5}, "steps must be a whole number of at least 1, not 2.5"),
-    ("xrai", {"algorithm": "slow"}, "algorithm must be one of 'full', 'fast', not 'slow'"),
-    ("xrai", {"baseline": "black"}, "xrai has no parameter baseline; its parameters: steps, algorithm"),
-    ("guided_ig", {"steps": -3}, "steps must be a whole number of at least 1, not -3"),
-    ("guided_ig", {"fraction": 0}, "fraction is the share of pixels moved at a time: above 0 and at most 1, not 0"),
-    ("guided_ig", {"fraction": 1.5}, "fraction is the share of pixels moved at a time: above 0 and at most 1"),
-    ("guided_ig", {"fraction": "half"}, "fraction must be a finite number, not 'half'"),
-    ("guided_ig", {"max_dist": -0.1}, "max_dist is a share of the path from 0 (the straight line: plain IG) "
-                                      "to 1 (unbounded), not -0.1"),
-    ("guided_ig", {"max_dist": float("inf")}, "max_dist must be a finite number, not inf"),
-    ("guided_ig", {"max_dist": True}, "max_dist must be a finite number, not True"),
-    ("guided_ig", {"baseline": "purple"}, "unknown baseline 'purple'; use black, gray, white or an image array"),
-    ("guided_ig", {"baseline": np.zeros((4, 4, 3), np.uint8)}, "baseline image has shape (4, 4, 3); it must match"),
-])
+@pytest.mark.parametrize(
+    "method, params, message",
+    [
+        ("xrai", {"steps": 0}, "steps must be a whole number of at least 1, not 0"),
+        ("xrai", {"steps": 2.5}, "steps must be a whole number of at least 1, not 2.5"),
+        ("xrai", {"algorithm": "slow"}, "algorithm must be one of 'full', 'fast', not 'slow'"),
+        ("xrai", {"baseline": "black"}, "xrai has no parameter baseline; its parameters: steps, algorithm"),
+        ("guided_ig", {"steps": -3}, "steps must be a whole number of at least 1, not -3"),
+        ("guided_ig", {"fraction": 0}, "fraction is the share of pixels moved at a time: above 0 and at most 1, not 0"),
+        ("guided_ig", {"fraction": 1.5}, "fraction is the share of pixels moved at a time: above 0 and at most 1"),
+        ("guided_ig", {"fraction": "half"}, "fraction must be a finite number, not 'half'"),
+        (
+            "guided_ig",
+            {"max_dist": -0.1},
+            "max_dist is a share of the path from 0 (the straight line: plain IG) to 1 (unbounded), not -0.1",
+        ),
+        ("guided_ig", {"max_dist": float("inf")}, "max_dist must be a finite number, not inf"),
+        ("guided_ig", {"max_dist": True}, "max_dist must be a finite number, not True"),
+        ("guided_ig", {"baseline": "purple"}, "unknown baseline 'purple'; use black, gray, white or an image array"),
+        ("guided_ig", {"baseline": np.zeros((4, 4, 3), np.uint8)}, "baseline image has shape (4, 4, 3); it must match"),
+    ],
+)
 def test_bad_parameters_are_refused_with_a_clear_message(toy, toy_image, method, params, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         attribute(method, toy, toy_image, **params)
@@ -214,8 +231,10 @@ def test_guided_ig_reports_its_completeness_error_on_the_real_model(lite0, photo
     image = load_image(photo, lite0.input_size)
     result = attribute("guided_ig", lite0, image)
     extras = result.extras
-    print(f"\nGuided IG {photo} ({result.label}), defaults {result.params}: sum {extras['attribution_sum']:.4f}, "
-          f"logit difference {extras['logit_difference']:.4f}, completeness error {extras['completeness_error']:.2%}")
+    print(
+        f"\nGuided IG {photo} ({result.label}), defaults {result.params}: sum {extras['attribution_sum']:.4f}, "
+        f"logit difference {extras['logit_difference']:.4f}, completeness error {extras['completeness_error']:.2%}"
+    )
     logits = lite0.logits(np.stack([image, np.zeros_like(image)]))[:, result.target]
     difference = logits[0] - logits[1]
     np.testing.assert_allclose(extras["logit_difference"], difference, rtol=1e-4, atol=1e-4)

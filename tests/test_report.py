@@ -15,15 +15,21 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import pytest
+from browser import open_page
 from selenium.webdriver.common.by import By
 
-from browser import open_page
 from history_of_interpretation.chapters import ROOT, load_chapters
 from history_of_interpretation.project import colab_url
 
 CHAPTERS = load_chapters()
 # Every page a reader can reach: the front page, each chapter, the papers, and Sphinx's own two.
-PAGES = ["index.html", *(f"chapters/{c.notebook}.html" for c in CHAPTERS), "papers.html", "search.html", "genindex.html"]
+PAGES = [
+    "index.html",
+    *(f"chapters/{c.notebook}.html" for c in CHAPTERS),
+    "papers.html",
+    "search.html",
+    "genindex.html",
+]
 
 
 @pytest.fixture(scope="session")
@@ -31,9 +37,22 @@ def report(tmp_path_factory) -> Path:
     """The book, built as `make report` builds it (warnings are errors), into a temporary folder."""
     out = tmp_path_factory.mktemp("report")
     build = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-q",
-         "-d", str(out / "doctrees"), str(ROOT / "docs"), str(out / "html")],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-b",
+            "html",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-d",
+            str(out / "doctrees"),
+            str(ROOT / "docs"),
+            str(out / "html"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert build.returncode == 0, f"the report does not build:\n{build.stderr}"
     return out / "html"
@@ -141,12 +160,15 @@ def test_display_math_is_rendered_as_mathml(browser, report):
 
 
 # The checks themselves must be able to fail: each on a page with exactly that defect.
-@pytest.mark.parametrize("body, defect", [
-    ('<img src="missing.png" alt="">', "broken_images"),
-    ('<a href="missing.html">a page that is not there</a>', "broken_links"),
-    ("<script>console.error('boom')</script>", "console_errors"),
-    ('<img src="https://example.invalid/figure.png" alt="">', "remote_requests"),
-])
+@pytest.mark.parametrize(
+    "body, defect",
+    [
+        ('<img src="missing.png" alt="">', "broken_images"),
+        ('<a href="missing.html">a page that is not there</a>', "broken_links"),
+        ("<script>console.error('boom')</script>", "console_errors"),
+        ('<img src="https://example.invalid/figure.png" alt="">', "remote_requests"),
+    ],
+)
 def test_the_page_checks_catch_each_defect(browser, tmp_path, body, defect):
     page = tmp_path / "page.html"
     page.write_text(f"<!doctype html><title>defect</title>{body}")

@@ -6,11 +6,11 @@ import keras
 import numpy as np
 import pytest
 from skimage.transform import resize
+from toy_models import function_bundle, random_image, region_bundle
 
 from history_of_interpretation.convergence import convergence
 from history_of_interpretation.methods import attribute
 from history_of_interpretation.methods.rise import rise_masks
-from toy_models import function_bundle, random_image, region_bundle
 
 SIZE = 16
 
@@ -63,8 +63,14 @@ def test_masks_are_scikit_images_bilinear_upsampling_cropped_at_the_shifts():
     rng = np.random.default_rng(0)
     grid = rng.random((6, 5, 5)) < 0.5
     shifts = rng.integers(0, 4, (6, 2))  # cell size ceil(17 / 5) = 4
-    expected = np.stack([resize(g.astype(np.float32), (24, 24), order=1, mode="reflect", anti_aliasing=False)
-                         [row : row + 17, col : col + 17] for g, (row, col) in zip(grid, shifts)])
+    expected = np.stack(
+        [
+            resize(g.astype(np.float32), (24, 24), order=1, mode="reflect", anti_aliasing=False)[
+                row : row + 17, col : col + 17
+            ]
+            for g, (row, col) in zip(grid, shifts)
+        ]
+    )
     np.testing.assert_allclose(rise_masks(grid, shifts, 17, 17), expected, atol=1e-6)
 
 
@@ -77,29 +83,38 @@ def test_same_seed_same_map_bit_for_bit_and_another_seed_another_map(region, pho
     np.testing.assert_allclose(run(seed=5, batch_size=7), run(seed=5), rtol=1e-5)  # the draw ignores batches
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"masks": 0}, "masks must be a whole number of at least 1, not 0"),
-    ({"masks": -10}, "masks must be a whole number of at least 1, not -10"),
-    ({"masks": 2.5}, "masks must be a whole number of at least 1, not 2.5"),
-    ({"keep": 0}, "keep must lie strictly between 0 and 1, not 0"),
-    ({"keep": 1.0}, "keep must lie strictly between 0 and 1, not 1.0"),
-    ({"keep": 1.5}, "keep must lie strictly between 0 and 1, not 1.5"),
-    ({"cells": 0}, "cells must be a whole number of at least 1, not 0"),
-    ({"cells": 17}, r"cells must be at most the photo's side \(16 pixels\), not 17"),
-    ({"seed": -1}, "seed must be a whole number of at least 0, not -1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"masks": 0}, "masks must be a whole number of at least 1, not 0"),
+        ({"masks": -10}, "masks must be a whole number of at least 1, not -10"),
+        ({"masks": 2.5}, "masks must be a whole number of at least 1, not 2.5"),
+        ({"keep": 0}, "keep must lie strictly between 0 and 1, not 0"),
+        ({"keep": 1.0}, "keep must lie strictly between 0 and 1, not 1.0"),
+        ({"keep": 1.5}, "keep must lie strictly between 0 and 1, not 1.5"),
+        ({"cells": 0}, "cells must be a whole number of at least 1, not 0"),
+        ({"cells": 17}, r"cells must be at most the photo's side \(16 pixels\), not 17"),
+        ({"seed": -1}, "seed must be a whole number of at least 0, not -1"),
+    ],
+)
 def test_bad_parameters_are_refused_with_a_helpful_message(region, photo, kwargs, message):
     with pytest.raises(ValueError, match=message):
         attribute("rise", region, photo, target=0, **kwargs)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"parameter": "samples"}, "rise has no parameter 'samples' or no seed; its parameters: masks, cells, keep, seed"),
-    ({"counts": []}, "counts must list at least one value of masks"),
-    ({"counts": [0]}, "masks must be a whole number of at least 1, not 0"),
-    ({"reference_seed": 0}, r"reference_seed must differ from the maps' seed \(0\)"),
-    ({"reference_seed": -1}, "reference_seed must be a whole number of at least 0, not -1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"parameter": "samples"},
+            "rise has no parameter 'samples' or no seed; its parameters: masks, cells, keep, seed",
+        ),
+        ({"counts": []}, "counts must list at least one value of masks"),
+        ({"counts": [0]}, "masks must be a whole number of at least 1, not 0"),
+        ({"reference_seed": 0}, r"reference_seed must differ from the maps' seed \(0\)"),
+        ({"reference_seed": -1}, "reference_seed must be a whole number of at least 0, not -1"),
+    ],
+)
 def test_a_convergence_curve_refuses_bad_settings(region, photo, kwargs, message):
     settings = {"parameter": "masks", "counts": [4], "reference_count": 8, **kwargs}
     with pytest.raises(ValueError, match=message):

@@ -5,19 +5,27 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from toy_models import bundle as toy_bundle
-from toy_models import conv_bundle, random_image
+from toy_models import bundle as toy_bundle, conv_bundle, random_image
 
 from history_of_interpretation.methods import attribute
 from history_of_interpretation.sanity import (
-    Randomiser, cascade, edge_map, independent, layer_groups, map_similarity, randomisation_similarities,
+    Randomiser,
+    cascade,
+    edge_map,
+    independent,
+    layer_groups,
+    map_similarity,
+    randomisation_similarities,
 )
 
 SIZE = 32
 
 
 def dense_bundle(seed: int = 0):
-    """Pixels -> Dense(32) -> ReLU -> Dense logits: every pixel's gradient is a weight, so random weights decorrelate it."""
+    """Pixels -> Dense(32) -> ReLU -> Dense logits.
+
+    Every pixel's gradient is a weight, so random weights decorrelate it.
+    """
     rng = np.random.default_rng(seed)
     inputs = keras.Input((SIZE, SIZE, 3), name="image")
     hidden = keras.layers.Dense(32, name="hidden")
@@ -55,7 +63,8 @@ def test_randomising_the_weights_decorrelates_the_gradient_and_not_the_edge_map(
     randomiser = Randomiser(dense, seed=0)
     steps = cascade(randomiser.group_names, randomiser.group_names)
     gradient = randomisation_similarities(
-        randomiser, steps, lambda b: attribute("vanilla_gradient", b, image, target=3).map, trained)
+        randomiser, steps, lambda b: attribute("vanilla_gradient", b, image, target=3).map, trained
+    )
     edges = randomisation_similarities(randomiser, steps, lambda b: edge_map(image), edge_map(image))
     fully_random = gradient[-1]
     assert abs(fully_random["spearman_abs"]) < 0.1 and abs(fully_random["spearman_signed"]) < 0.1
@@ -82,8 +91,9 @@ def test_the_guided_clone_follows_the_randomised_weights():
     changed = attribute("guided_backprop", randomiser.bundle, image, target=1).map
     assert not np.allclose(trained, changed)
     randomiser.randomise(())
-    np.testing.assert_allclose(attribute("guided_backprop", randomiser.bundle, image, target=1).map, trained,
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        attribute("guided_backprop", randomiser.bundle, image, target=1).map, trained, rtol=1e-5, atol=1e-7
+    )
 
 
 def test_same_seed_same_random_weights_bit_for_bit(dense):

@@ -70,7 +70,10 @@ def test_make_reports_a_missing_image_before_running_notebooks(tmp_path):
     out = tmp_path / "rerun"
     result = subprocess.run(
         ["make", "--no-print-directory", "figures", "IMAGE=missing.jpg", f"OUT={out}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode != 0
     assert "no image file at missing.jpg" in result.stderr
@@ -118,13 +121,17 @@ def test_an_error_in_a_chapter_surfaces_in_full(tmp_path):
 def test_tensorflow_startup_lines_are_dropped_and_nothing_else():
     import nbformat
 
-    startup = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
-               "I0000 00:00:1795700833.328442   15382 port.cc:153] oneDNN custom operations are on. "
-               "You may see slightly different numerical results.\n")
+    startup = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1795700833.328442   15382 port.cc:153] oneDNN custom operations are on. "
+        "You may see slightly different numerical results.\n"
+    )
     cell = nbformat.v4.new_code_cell("import tensorflow")
-    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=startup),
-                    nbformat.v4.new_output("stream", name="stderr", text=startup + "a real warning\n"),
-                    nbformat.v4.new_output("stream", name="stdout", text=startup)]
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=startup),
+        nbformat.v4.new_output("stream", name="stderr", text=startup + "a real warning\n"),
+        nbformat.v4.new_output("stream", name="stdout", text=startup),
+    ]
     notebook = nbformat.v4.new_notebook(cells=[cell])
     drop_tensorflow_startup(notebook)
     assert [output["text"] for output in cell.outputs] == ["a real warning\n", startup]

@@ -7,31 +7,51 @@ import pytest
 
 from history_of_interpretation.methods import METHODS, REGISTRY, SPECS
 from history_of_interpretation.methods.spec import (
-    COUNT, FLAG, NOT_NEGATIVE, OPEN_FRACTION, PIXEL_VALUE, SEED, checked_by_method, method, one_of,
+    COUNT,
+    FLAG,
+    NOT_NEGATIVE,
+    OPEN_FRACTION,
+    PIXEL_VALUE,
+    SEED,
+    checked_by_method,
+    method,
+    one_of,
 )
 
 
-@pytest.mark.parametrize("rule, value, expected", [
-    (COUNT, 3.0, 3), (COUNT, np.int64(7), 7), (SEED, 0, 0), (NOT_NEGATIVE, 0.0, 0.0), (PIXEL_VALUE, 255, 255),
-    (OPEN_FRACTION, 0.5, 0.5), (FLAG, np.bool_(True), True), (one_of("a", "b"), "b", "b"),
-])
+@pytest.mark.parametrize(
+    "rule, value, expected",
+    [
+        (COUNT, 3.0, 3),
+        (COUNT, np.int64(7), 7),
+        (SEED, 0, 0),
+        (NOT_NEGATIVE, 0.0, 0.0),
+        (PIXEL_VALUE, 255, 255),
+        (OPEN_FRACTION, 0.5, 0.5),
+        (FLAG, np.bool_(True), True),
+        (one_of("a", "b"), "b", "b"),
+    ],
+)
 def test_rules_accept_and_normalise(rule, value, expected):
     assert rule("x", value) == expected and type(rule("x", value)) is type(expected)
 
 
-@pytest.mark.parametrize("rule, value, message", [
-    (COUNT, 0, "x must be a whole number of at least 1, not 0"),
-    (COUNT, 1.5, "x must be a whole number of at least 1, not 1.5"),
-    (COUNT, True, "x must be a finite number, not True"),
-    (COUNT, float("inf"), "x must be a finite number, not inf"),
-    (SEED, -2, "x must be a whole number of at least 0, not -2"),
-    (NOT_NEGATIVE, -0.5, "x must not be negative, not -0.5"),
-    (PIXEL_VALUE, 256, "x is a pixel value from 0 to 255, not 256"),
-    (OPEN_FRACTION, 1.0, "x must lie strictly between 0 and 1, not 1.0"),
-    (OPEN_FRACTION, 0, "x must lie strictly between 0 and 1, not 0"),
-    (FLAG, "yes", "x must be True or False, not 'yes'"),
-    (one_of("a", "b"), "c", "x must be one of 'a', 'b', not 'c'"),
-])
+@pytest.mark.parametrize(
+    "rule, value, message",
+    [
+        (COUNT, 0, "x must be a whole number of at least 1, not 0"),
+        (COUNT, 1.5, "x must be a whole number of at least 1, not 1.5"),
+        (COUNT, True, "x must be a finite number, not True"),
+        (COUNT, float("inf"), "x must be a finite number, not inf"),
+        (SEED, -2, "x must be a whole number of at least 0, not -2"),
+        (NOT_NEGATIVE, -0.5, "x must not be negative, not -0.5"),
+        (PIXEL_VALUE, 256, "x is a pixel value from 0 to 255, not 256"),
+        (OPEN_FRACTION, 1.0, "x must lie strictly between 0 and 1, not 1.0"),
+        (OPEN_FRACTION, 0, "x must lie strictly between 0 and 1, not 0"),
+        (FLAG, "yes", "x must be True or False, not 'yes'"),
+        (one_of("a", "b"), "c", "x must be one of 'a', 'b', not 'c'"),
+    ],
+)
 def test_rules_refuse_with_the_reason(rule, value, message):
     with pytest.raises(ValueError, match=message.replace(".", r"\.")):
         rule("x", value)
@@ -42,8 +62,17 @@ def test_a_parameter_checked_by_its_method_passes_through():
     assert checked_by_method("an image")("baseline", array) is array
 
 
-FACTS = dict(title="toy", authors="A", year=2000, paper="P", passes=lambda settings, extras: {},
-             rgb=False, signed=False, display="heat", resolution="pixel")
+FACTS = dict(
+    title="toy",
+    authors="A",
+    year=2000,
+    paper="P",
+    passes=lambda settings, extras: {},
+    rgb=False,
+    signed=False,
+    display="heat",
+    resolution="pixel",
+)
 
 
 def test_a_declaration_must_give_a_rule_for_each_parameter():

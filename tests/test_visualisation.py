@@ -9,8 +9,16 @@ from history_of_interpretation.methods import AttributionResult
 
 
 def _result(method: str, seconds: float = 0.0) -> AttributionResult:
-    return AttributionResult(map=np.arange(16, dtype=np.float32).reshape(4, 4), target=0, label="x", probability=0.5,
-                             method=method, params={}, passes=1, seconds=seconds)
+    return AttributionResult(
+        map=np.arange(16, dtype=np.float32).reshape(4, 4),
+        target=0,
+        label="x",
+        probability=0.5,
+        method=method,
+        params={},
+        passes=1,
+        seconds=seconds,
+    )
 
 
 def test_path_figure_draws_the_path_above_the_map_panels():

@@ -29,8 +29,15 @@ def toy_labels(classes: int) -> tuple[str, ...]:
 
 
 def bundle(model, size: int, gradcam_layer: str, classes: int, name: str = "toy") -> ModelBundle:
-    return ModelBundle(name=name, model=model, input_size=size, labels=toy_labels(classes),
-                       gradcam_layer=gradcam_layer, preprocess_fn=scale_255, baseline_pixel=0.0)
+    return ModelBundle(
+        name=name,
+        model=model,
+        input_size=size,
+        labels=toy_labels(classes),
+        gradcam_layer=gradcam_layer,
+        preprocess_fn=scale_255,
+        baseline_pixel=0.0,
+    )
 
 
 def random_image(size: int, seed: int = 0, height: int | None = None) -> np.ndarray:
@@ -51,10 +58,12 @@ def conv_bundle(size: int = 16, classes: int = 1000, filters: int = 4, seed: int
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     dense = keras.layers.Dense(classes, name="logits")
     model = keras.Model(inputs, dense(x), name="toy_conv")
-    conv.set_weights([rng.normal(0, 0.5, (3, 3, 3, filters)).astype("float32"),
-                      rng.normal(0, 0.1, filters).astype("float32")])
-    dense.set_weights([rng.normal(0, 1.0, (filters, classes)).astype("float32"),
-                       rng.normal(0, 0.1, classes).astype("float32")])
+    conv.set_weights(
+        [rng.normal(0, 0.5, (3, 3, 3, filters)).astype("float32"), rng.normal(0, 0.1, filters).astype("float32")]
+    )
+    dense.set_weights(
+        [rng.normal(0, 1.0, (filters, classes)).astype("float32"), rng.normal(0, 0.1, classes).astype("float32")]
+    )
     return bundle(model, size, "conv_act", classes, name="toy_conv")
 
 

@@ -28,5 +28,6 @@ def visit_displaymath(translator, node: nodes.Element) -> None:
 
 
 def setup(app):
+    """Register the extension with Sphinx: math rendered to MathML at build time."""
     app.add_html_math_renderer("mathml", (visit_math, None), (visit_displaymath, None))
     return {"parallel_read_safe": True, "parallel_write_safe": True}

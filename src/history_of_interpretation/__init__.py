@@ -11,6 +11,14 @@ from .labels import imagenet_labels
 from .models import MODEL_NAMES, ModelBundle, ModelUnavailableError, load_model
 
 __all__ = [
-    "Composite", "ImageLoadError", "MODEL_NAMES", "ModelBundle", "ModelUnavailableError",
-    "imagenet_labels", "load_image", "load_model", "sample_catalogue", "side_by_side",
+    "Composite",
+    "ImageLoadError",
+    "MODEL_NAMES",
+    "ModelBundle",
+    "ModelUnavailableError",
+    "imagenet_labels",
+    "load_image",
+    "load_model",
+    "sample_catalogue",
+    "side_by_side",
 ]

@@ -36,6 +36,7 @@ class Control:
 
     @property
     def label(self) -> str:
+        """The control's label on the page."""
         return self.parameter.replace("_", " ")
 
 
@@ -103,8 +104,7 @@ def settings_from_values(spec: MethodSpec, controls: list[Control], values: list
             continue
         if value is None or value == "":
             if not control.optional:
-                raise ValueError(f"{spec.title}: {control.parameter} is empty; "
-                                 f"it must be {control.description}")
+                raise ValueError(f"{spec.title}: {control.parameter} is empty; it must be {control.description}")
             value = None
         elif control.kind == "integer" and isinstance(value, float) and math.isfinite(value) and value.is_integer():
             value = int(value)

@@ -75,8 +75,10 @@ def check_upload(path: str | Path, shown_name: str | None = None) -> None:
     if min(width, height) < MIN_SIDE:
         raise ValueError(f"{name} is {width}x{height} pixels; use a photo at least {MIN_SIDE} pixels on each side")
     if width * height > MAX_PIXELS:
-        raise ValueError(f"{name} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
-                         f"the app takes photos up to {MAX_PIXELS / 1e6:.0f} megapixels: downscale it first")
+        raise ValueError(
+            f"{name} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
+            f"the app takes photos up to {MAX_PIXELS / 1e6:.0f} megapixels: downscale it first"
+        )
 
 
 def photo(sample: str | None, upload: str | Path | None, size: int) -> np.ndarray:
@@ -103,8 +105,13 @@ def target(choice: int | None, name: str | None) -> int | None:
     return None if choice is None else class_index(int(choice))
 
 
-def explain(image: np.ndarray, bundle: ModelBundle, target_class: int | None, settings: dict[str, dict],
-            progress=lambda fraction, description: None) -> list[Picture]:
+def explain(
+    image: np.ndarray,
+    bundle: ModelBundle,
+    target_class: int | None,
+    settings: dict[str, dict],
+    progress=lambda fraction, description: None,
+) -> list[Picture]:
     """One picture per method (the photo, the map) for `settings` {method: checked settings}."""
     pictures = []
     for done, (method, params) in enumerate(settings.items()):
@@ -121,8 +128,9 @@ def explain(image: np.ndarray, bundle: ModelBundle, target_class: int | None, se
     return pictures
 
 
-def discriminate(left: str, right: str, bundle: ModelBundle,
-                 progress=lambda fraction, description: None) -> list[Picture]:
+def discriminate(
+    left: str, right: str, bundle: ModelBundle, progress=lambda fraction, description: None
+) -> list[Picture]:
     """Chapter 4's test: on two photos side by side, explain each photo's own top class."""
     composite = side_by_side(left, right, bundle.input_size)
     pictures = []
@@ -130,8 +138,9 @@ def discriminate(left: str, right: str, bundle: ModelBundle,
         progress(done / 2, f"explaining the class of {name}")
         with MODEL_LOCK:
             own_class = bundle.top_k(load_image(name, bundle.input_size), 1)[0][0]
-            results = tuple(attribute(method, bundle, composite.image, target=own_class)
-                            for method in DISCRIMINATION_METHODS)
+            results = tuple(
+                attribute(method, bundle, composite.image, target=own_class) for method in DISCRIMINATION_METHODS
+            )
         figure = Figure(figsize=(9.6, 3.2), layout="constrained")
         axes = figure.subplots(1, 1 + len(results))
         vis.show_image(axes[0], composite.image, title=f"{left} | {right}")
@@ -139,7 +148,8 @@ def discriminate(left: str, right: str, bundle: ModelBundle,
             spec = SPECS[result.method]
             vis.show_map(ax, result.map, spec.display, image=composite.image, title=vis.class_title(result, spec.title))
         caption = f"the class of {name} ({'left' if done == 0 else 'right'} half): " + "; ".join(
-            cost_caption(result) for result in results)
+            cost_caption(result) for result in results
+        )
         pictures.append(Picture(rendered(figure), caption, results))
     progress(1.0, "done")
     return pictures

@@ -18,8 +18,8 @@ import os
 import re
 from pathlib import Path
 
-from history_of_interpretation.colab_cells import with_colab_badge
 from history_of_interpretation.chapters import ROOT, Chapter, load_chapters
+from history_of_interpretation.colab_cells import with_colab_badge
 
 # The badge image of the book, relative to a chapter page (docs/chapters/).
 LOCAL_BADGE_IMAGE = "../images/colab-badge.svg"

@@ -85,6 +85,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 
 def sha256_of(path: Path) -> str:
+    """The file's sha256, as hex."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -100,12 +100,14 @@ def find_python(wanted: str) -> tuple[Path, str]:
     major, minor = map(int, wanted.split("."))
     for candidate_minor in range(minor, 10, -1):
         for candidate in python_candidates(f"{major}.{candidate_minor}"):
-            result = subprocess.run([str(candidate), "-c", "import sys; print(sys.version.split()[0])"],
-                                    capture_output=True, text=True)
+            result = subprocess.run(
+                [str(candidate), "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True
+            )
             if result.returncode == 0:  # a pyenv shim for a version not selected fails here
                 return candidate, result.stdout.strip()
-    raise SystemExit(f"error: no Python {major}.11 to {wanted} found; install Python {wanted} "
-                     f"(for example `pyenv install {wanted}`)")
+    raise SystemExit(
+        f"error: no Python {major}.11 to {wanted} found; install Python {wanted} (for example `pyenv install {wanted}`)"
+    )
 
 
 def main(argv: list[str]) -> None:

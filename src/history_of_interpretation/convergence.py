@@ -35,8 +35,17 @@ class Convergence:
     correlations: dict[int, float]  # count -> rank correlation with the reference
 
 
-def convergence(method: str, bundle, image: np.ndarray, parameter: str, counts, reference_count: int,
-                reference_seed: int = 1, target=None, **params) -> Convergence:
+def convergence(
+    method: str,
+    bundle,
+    image: np.ndarray,
+    parameter: str,
+    counts,
+    reference_count: int,
+    reference_seed: int = 1,
+    target=None,
+    **params,
+) -> Convergence:
     """Run `method` at each of `counts` values of `parameter`, and once at `reference_count` as the reference.
 
     `params` are the method's other settings (its `seed` among them, for the
@@ -44,8 +53,9 @@ def convergence(method: str, bundle, image: np.ndarray, parameter: str, counts, 
     """
     spec = method_spec(method)
     if "seed" not in spec.defaults or parameter not in spec.defaults:
-        raise ValueError(f"{method} has no parameter {parameter!r} or no seed; "
-                         f"its parameters: {', '.join(spec.defaults) or 'none'}")
+        raise ValueError(
+            f"{method} has no parameter {parameter!r} or no seed; its parameters: {', '.join(spec.defaults) or 'none'}"
+        )
     counts = [spec.rules[parameter](parameter, count) for count in counts]
     if not counts:
         raise ValueError(f"counts must list at least one value of {parameter}")
@@ -53,11 +63,19 @@ def convergence(method: str, bundle, image: np.ndarray, parameter: str, counts, 
     seed = spec.checked(params)["seed"]
     reference_seed = SEED("reference_seed", reference_seed)
     if reference_seed == seed:
-        raise ValueError(f"reference_seed must differ from the maps' seed ({seed}): "
-                         "the reference would share their random draws")
-    reference = attribute(method, bundle, image, target=target, **{**params, parameter: reference_count,
-                                                                    "seed": reference_seed})
-    results = {count: attribute(method, bundle, image, target=reference.target, **{**params, parameter: count})
-               for count in counts}
-    return Convergence(parameter, results, reference,
-                       {count: rank_correlation(result.map, reference.map) for count, result in results.items()})
+        raise ValueError(
+            f"reference_seed must differ from the maps' seed ({seed}): the reference would share their random draws"
+        )
+    reference = attribute(
+        method, bundle, image, target=target, **{**params, parameter: reference_count, "seed": reference_seed}
+    )
+    results = {
+        count: attribute(method, bundle, image, target=reference.target, **{**params, parameter: count})
+        for count in counts
+    }
+    return Convergence(
+        parameter,
+        results,
+        reference,
+        {count: rank_correlation(result.map, reference.map) for count, result in results.items()},
+    )

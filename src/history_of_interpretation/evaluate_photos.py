@@ -52,8 +52,9 @@ def default_depths(group_names: list[str], count: int = DEFAULT_DEPTH_COUNT) -> 
 def collect_images(images: str, size: int) -> dict[str, np.ndarray]:
     """Photos from a folder (non-images skipped with a warning) or a comma-separated list of samples/paths."""
     if not images or not images.strip():
-        raise ValueError("give IMAGES=<folder, or comma-separated sample names or paths>; "
-                         f"samples: {', '.join(sample_catalogue())}")
+        raise ValueError(
+            f"give IMAGES=<folder, or comma-separated sample names or paths>; samples: {', '.join(sample_catalogue())}"
+        )
     folder = Path(images)
     if folder.is_dir():
         files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
@@ -64,8 +65,9 @@ def collect_images(images: str, size: int) -> dict[str, np.ndarray]:
             except ImageLoadError:
                 skipped.append(path.name)
         if skipped:
-            warnings.warn(f"skipped {len(skipped)} file(s) in {folder} that are not images: {', '.join(skipped)}",
-                          stacklevel=2)
+            warnings.warn(
+                f"skipped {len(skipped)} file(s) in {folder} that are not images: {', '.join(skipped)}", stacklevel=2
+            )
         if not photos:
             raise ValueError(f"IMAGES={images} holds no images (PNG, JPEG, ...); put photos in it or name samples")
         return photos
@@ -89,16 +91,30 @@ def _check_settings(out: Path, settings: dict) -> None:
         previous = json.loads(stored.read_text())
         if previous != settings:
             changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
-            raise ValueError(f"OUT={out} holds an evaluation with other settings ({', '.join(changed)}); "
-                             "rerun with the same settings to resume, or choose another OUT")
+            raise ValueError(
+                f"OUT={out} holds an evaluation with other settings ({', '.join(changed)}); "
+                "rerun with the same settings to resume, or choose another OUT"
+            )
 
 
-def evaluate(bundle, photos: dict[str, np.ndarray], out: Path, methods, metrics=METRICS, *, steps=DEFAULT_STEPS,
-             depths=None, seed=0, progress=True) -> Path:
+def evaluate(
+    bundle,
+    photos: dict[str, np.ndarray],
+    out: Path,
+    methods,
+    metrics=METRICS,
+    *,
+    steps=DEFAULT_STEPS,
+    depths=None,
+    seed=0,
+    progress=True,
+) -> Path:
     """Measure every unit on every photo into OUT (resuming), then write the ranking; returns the CSV path."""
     methods, metrics = check_methods(methods), check_metrics(metrics)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps (points per deletion/insertion curve) must be a whole number of at least 1, not {steps!r}")
+        raise ValueError(
+            f"steps (points per deletion/insertion curve) must be a whole number of at least 1, not {steps!r}"
+        )
     depths = list(depths or default_depths([name for name, _ in layer_groups(bundle.model)]))
     settings = {"model": bundle.name, "metrics": metrics, "steps": steps, "depths": depths, "seed": seed}
     _check_settings(out, settings)
@@ -113,12 +129,19 @@ def evaluate(bundle, photos: dict[str, np.ndarray], out: Path, methods, metrics=
         attribute(method, bundle, next(iter(photos.values())), **SPECS[method].quick)
     from tqdm.auto import tqdm
 
-    with tqdm(total=len(photos) * len(units(methods)), initial=len(photos) * len(units(methods)) - len(todo),
-              desc="evaluating", unit="unit", disable=not progress, file=sys.stderr) as bar:
+    with tqdm(
+        total=len(photos) * len(units(methods)),
+        initial=len(photos) * len(units(methods)) - len(todo),
+        desc="evaluating",
+        unit="unit",
+        disable=not progress,
+        file=sys.stderr,
+    ) as bar:
         for name, unit in todo:
             bar.set_postfix_str(f"{name} · {unit}")
-            measurement = measure_unit(bundle, name, photos[name], unit, metrics, randomiser=randomiser,
-                                       depths=depths, steps=steps, seed=seed)
+            measurement = measure_unit(
+                bundle, name, photos[name], unit, metrics, randomiser=randomiser, depths=depths, steps=steps, seed=seed
+            )
             log.append(name, unit, measurement)
             bar.update()
     write_ranking(out, log, seed)
@@ -130,15 +153,19 @@ def write_ranking(out: Path, log: ResultLog, seed: int = 0) -> None:
     from . import trust_figures
 
     table = estimates(log.rows(), seed)
-    text = ("# Evaluation\n\nMean over photos with a bootstrap 95% interval (rank in brackets, #1 best; "
-            "↓ lower is better). Cost: passes through the network and seconds per photo.\n\n"
-            + ranking_table(table, log.costs()) + "\n")
+    text = (
+        "# Evaluation\n\nMean over photos with a bootstrap 95% interval (rank in brackets, #1 best; "
+        "↓ lower is better). Cost: passes through the network and seconds per photo.\n\n"
+        + ranking_table(table, log.costs())
+        + "\n"
+    )
     with atomic_output(out / "evaluation.md") as temporary:
         temporary.write_text(text)
     trust_figures.save_ranking_figure(table, out / "ranking.png")
 
 
 def main(argv=None) -> int:
+    """The command line of `make evaluate`; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", required=True, help="a folder, or comma-separated sample names or paths")
     parser.add_argument("--out", required=True, help="the folder for evaluation.csv, evaluation.md, ranking.png")
@@ -162,8 +189,9 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted: every finished (photo, method) is saved; rerun the same command to resume",
-              file=sys.stderr)
+        print(
+            "\ninterrupted: every finished (photo, method) is saved; rerun the same command to resume", file=sys.stderr
+        )
         return 130
     print(f"wrote {path}, {path.parent / 'evaluation.md'} and {path.parent / 'ranking.png'}")
     return 0

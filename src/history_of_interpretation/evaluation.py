@@ -84,8 +84,10 @@ def cost_table(results, by_method: bool = False) -> MarkdownTable:
     for result in results:
         runs.setdefault(result.method, []).append(result)
     lines = ["| method | passes (mean) | seconds (mean) |", "|---|---:|---:|"]
-    lines += [f"| {method} | {np.mean([r.passes for r in group]):g} | {np.mean([r.seconds for r in group]):.2f} |"
-              for method, group in runs.items()]
+    lines += [
+        f"| {method} | {np.mean([r.passes for r in group]):g} | {np.mean([r.seconds for r in group]):.2f} |"
+        for method, group in runs.items()
+    ]
     return MarkdownTable("\n".join(lines))
 
 

@@ -76,8 +76,9 @@ def area(curve: np.ndarray) -> float:
     return float(np.trapezoid(curve, curve_fractions(len(curve) - 1)))
 
 
-def deletion_insertion(context, importance_maps: dict[str, np.ndarray], steps: int = 32,
-                       removals=REMOVALS, seed: int = 0) -> dict[str, dict]:
+def deletion_insertion(
+    context, importance_maps: dict[str, np.ndarray], steps: int = 32, removals=REMOVALS, seed: int = 0
+) -> dict[str, dict]:
     """Deletion (for each removal) and insertion curves of several maps of one photo.
 
     All curves go through the network through `context.calls`, in full
@@ -124,8 +125,12 @@ def layer_grid(bundle) -> tuple[int, int]:
     return tuple(int(n) for n in bundle.model.get_layer(bundle.gradcam_layer).output.shape[1:3])
 
 
-def random_map(shape: tuple[int, int], rng: np.random.Generator, grid: tuple[int, int] | None = None,
-               segments: np.ndarray | None = None) -> np.ndarray:
+def random_map(
+    shape: tuple[int, int],
+    rng: np.random.Generator,
+    grid: tuple[int, int] | None = None,
+    segments: np.ndarray | None = None,
+) -> np.ndarray:
     """Uniform random importance: per pixel, per cell of a grid (upsampled bilinearly) or per segment."""
     if segments is not None:
         return rng.random(int(segments.max()) + 1)[segments]
@@ -187,7 +192,8 @@ def _fast_pic():
         return key
 
     pic.create_blurred_image = lambda full_img, pixel_mask, method="linear": blur(
-        keyed(images, full_img), keyed(masks, pixel_mask))
+        keyed(images, full_img), keyed(masks, pixel_mask)
+    )
     pic.estimate_image_entropy = lambda image: entropy(keyed(images, image))
     try:
         yield pic
@@ -195,8 +201,9 @@ def _fast_pic():
         pic.create_blurred_image, pic.estimate_image_entropy = original_blur, original_entropy
 
 
-def pic_metrics(context, importance_maps: dict[str, np.ndarray], seed: int = 0,
-                thresholds=PIC_THRESHOLDS) -> dict[str, dict[str, float]]:
+def pic_metrics(
+    context, importance_maps: dict[str, np.ndarray], seed: int = 0, thresholds=PIC_THRESHOLDS
+) -> dict[str, dict[str, float]]:
     """SIC and AIC areas (saliency.metrics.compute_pic_metric) for each map of one photo.
 
     The model sees each PIC image through `context.calls` (counted). An image
@@ -227,9 +234,18 @@ def pic_metrics(context, importance_maps: dict[str, np.ndarray], seed: int = 0,
             scores = {}
             for metric, predict in (("sic", softmax_score), ("aic", accuracy)):
                 try:
-                    scores[metric] = float(pic.compute_pic_metric(
-                        context.image, importance_map, random_mask, predict, list(thresholds),
-                        min_pred_value=0.0, keep_monotonous=True, num_data_points=100).auc)
+                    scores[metric] = float(
+                        pic.compute_pic_metric(
+                            context.image,
+                            importance_map,
+                            random_mask,
+                            predict,
+                            list(thresholds),
+                            min_pred_value=0.0,
+                            keep_monotonous=True,
+                            num_data_points=100,
+                        ).auc
+                    )
                 except pic.ComputePicMetricError:
                     scores[metric] = float("nan")
             results[name] = scores

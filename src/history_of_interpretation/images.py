@@ -46,7 +46,11 @@ def load_image(source: str | Path | np.ndarray, size: int | None = None) -> np.n
     if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1):
         raise ImageLoadError(f"size must be a positive whole number of pixels, not {size!r}")
     if isinstance(source, np.ndarray):
-        if source.dtype != np.uint8 or source.ndim not in (2, 3) or (source.ndim == 3 and source.shape[2] not in (3, 4)):
+        if (
+            source.dtype != np.uint8
+            or source.ndim not in (2, 3)
+            or (source.ndim == 3 and source.shape[2] not in (3, 4))
+        ):
             raise ImageLoadError(
                 f"an image array must be uint8, HxW or HxWx3 (or x4), not {source.dtype} of shape {source.shape}"
             )
@@ -99,7 +103,9 @@ class Composite:
 def side_by_side(left: str, right: str, size: int) -> Composite:
     """A size x size composite: each photo's centre, half as wide as tall."""
     widths = (size // 2, size - size // 2)  # odd sizes (InceptionV3's 299) still make a square
-    halves = [center_crop_resize(load_image(name), size, aspect=width / size) for name, width in zip((left, right), widths)]
+    halves = [
+        center_crop_resize(load_image(name), size, aspect=width / size) for name, width in zip((left, right), widths)
+    ]
     return Composite(image=np.concatenate(halves, axis=1), left=str(left), right=str(right))
 
 
@@ -120,7 +126,9 @@ def _load_sample(entry: dict) -> np.ndarray:
 def _load_path(path: Path) -> np.ndarray:
     if not path.is_file():
         names = ", ".join(sample_catalogue())
-        raise ImageLoadError(f"no image file at {path}; give an existing path, an http(s) URL or a sample name ({names})")
+        raise ImageLoadError(
+            f"no image file at {path}; give an existing path, an http(s) URL or a sample name ({names})"
+        )
     return _decode(path.read_bytes(), str(path))
 
 

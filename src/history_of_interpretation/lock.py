@@ -38,10 +38,14 @@ class Platform:
         """The marker environment of this platform under CPython `python` (e.g. "3.13")."""
         system = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}[self.sys_platform]
         return {
-            "sys_platform": self.sys_platform, "platform_machine": self.platform_machine,
-            "platform_system": system, "os_name": "nt" if self.sys_platform == "win32" else "posix",
-            "python_version": python, "python_full_version": f"{python}.0",
-            "implementation_name": "cpython", "platform_python_implementation": "CPython",
+            "sys_platform": self.sys_platform,
+            "platform_machine": self.platform_machine,
+            "platform_system": system,
+            "os_name": "nt" if self.sys_platform == "win32" else "posix",
+            "python_version": python,
+            "python_full_version": f"{python}.0",
+            "implementation_name": "cpython",
+            "platform_python_implementation": "CPython",
         }
 
 

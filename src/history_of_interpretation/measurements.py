@@ -24,8 +24,11 @@ from .sanity import cascade, edge_map, randomisation_similarities
 
 BASELINE_UNITS = ("random", "random_layer", "edge_detector")
 DELETION_METRICS = {"black": "deletion_auc", "blurred": "deletion_blurred_auc"}  # removal -> metric
-CURVE_METRICS = {"deletion_black": "deletion_auc", "deletion_blurred": "deletion_blurred_auc",
-                 "insertion": "insertion_auc"}
+CURVE_METRICS = {
+    "deletion_black": "deletion_auc",
+    "deletion_blurred": "deletion_blurred_auc",
+    "insertion": "insertion_auc",
+}
 
 
 @dataclass
@@ -65,8 +68,9 @@ def check_metrics(metrics) -> list[str]:
     metrics = list(metrics)
     unknown = [m for m in metrics if m not in METRICS]
     if unknown or not metrics:
-        raise ValueError(f"unknown metric {', '.join(map(repr, unknown)) or '(none given)'}; "
-                         f"choose from {', '.join(METRICS)}")
+        raise ValueError(
+            f"unknown metric {', '.join(map(repr, unknown)) or '(none given)'}; choose from {', '.join(METRICS)}"
+        )
     return metrics
 
 
@@ -85,8 +89,11 @@ def _faithfulness_rows(image_name, context, maps, metrics, steps, seed, measurem
                     rows.append(_row(image_name, name, metric, area(named_curves[kind])))
     if "sic_auc" in metrics or "aic_auc" in metrics:
         for name, scores in pic_metrics(context, maps, seed).items():
-            rows += [_row(image_name, name, f"{kind}_auc", value) for kind, value in scores.items()
-                     if f"{kind}_auc" in metrics]
+            rows += [
+                _row(image_name, name, f"{kind}_auc", value)
+                for kind, value in scores.items()
+                if f"{kind}_auc" in metrics
+            ]
     return rows
 
 
@@ -95,9 +102,13 @@ def _randomisation_rows(image_name, name, randomiser, depths, explain, trained_m
     if randomiser is None or not set(wanted) & set(metrics):
         return []
     measurement.similarities = randomisation_similarities(
-        randomiser, cascade(randomiser.group_names, depths), explain, trained_map)
-    return [_row(image_name, name, metric, float(np.mean([s[key] for s in measurement.similarities])))
-            for metric, key in wanted.items() if metric in metrics]
+        randomiser, cascade(randomiser.group_names, depths), explain, trained_map
+    )
+    return [
+        _row(image_name, name, metric, float(np.mean([s[key] for s in measurement.similarities])))
+        for metric, key in wanted.items()
+        if metric in metrics
+    ]
 
 
 def _row(image: str, method: str, metric: str, value: float) -> dict:
@@ -124,9 +135,21 @@ def forward_seconds_per_image(bundle, image: np.ndarray, repeats: int = 5, batch
     return best / batch_size
 
 
-def measure_unit(bundle, image_name: str, image: np.ndarray, unit: str, metrics, *, randomiser=None,
-                 depths=(), settings: dict | None = None, steps: int = 32, seed: int = 0, target=None,
-                 batch_size: int = 32) -> Measurement:
+def measure_unit(
+    bundle,
+    image_name: str,
+    image: np.ndarray,
+    unit: str,
+    metrics,
+    *,
+    randomiser=None,
+    depths=(),
+    settings: dict | None = None,
+    steps: int = 32,
+    seed: int = 0,
+    target=None,
+    batch_size: int = 32,
+) -> Measurement:
     """All rows of one unit on one photo (see the module's docstring).
 
     Randomisation rows (registered methods and the edge detector) are the
@@ -149,22 +172,32 @@ def measure_unit(bundle, image_name: str, image: np.ndarray, unit: str, metrics,
         if random_name == f"{unit}_random":  # shared random baselines are units of their own
             maps[random_name] = random_importance
         rows = _faithfulness_rows(image_name, context, maps, metrics, steps, seed, measurement)
-        rows += _randomisation_rows(image_name, unit, randomiser, depths,
-                                    explainer(unit, image, result.target, settings, batch_size), result.map,
-                                    metrics, measurement)
+        rows += _randomisation_rows(
+            image_name,
+            unit,
+            randomiser,
+            depths,
+            explainer(unit, image, result.target, settings, batch_size),
+            result.map,
+            metrics,
+            measurement,
+        )
     else:
         if unit not in BASELINE_UNITS:
             raise ValueError(f"unknown unit {unit!r}: a method ({', '.join(METHODS)}) or one of {BASELINE_UNITS}")
         context = Context(bundle, image, None if target is None else class_index(target), batch_size)
         shape = image.shape[:2]
-        maps = {"random": lambda: random_map(shape, rng),
-                "random_layer": lambda: random_map(shape, rng, grid=layer_grid(bundle)),
-                "edge_detector": lambda: edge_map(image).astype(np.float64)}
+        maps = {
+            "random": lambda: random_map(shape, rng),
+            "random_layer": lambda: random_map(shape, rng, grid=layer_grid(bundle)),
+            "edge_detector": lambda: edge_map(image).astype(np.float64),
+        }
         maps = {unit: maps[unit]()}
         rows = _faithfulness_rows(image_name, context, maps, metrics, steps, seed, measurement)
         if unit == "edge_detector":
-            rows += _randomisation_rows(image_name, unit, randomiser, depths, explainer(unit, image), maps[unit],
-                                        metrics, measurement)
+            rows += _randomisation_rows(
+                image_name, unit, randomiser, depths, explainer(unit, image), maps[unit], metrics, measurement
+            )
     measurement.importance_maps = maps
     measurement.rows = rows
     return measurement

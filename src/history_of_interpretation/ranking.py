@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .evaluation import MarkdownTable
+
 # Which way is better for each metric the evaluation writes.
 HIGHER_IS_BETTER = {
     "deletion_auc": False,  # the probability should fall fast when the top pixels go
@@ -64,13 +66,18 @@ def ranks(by_method: dict[str, Estimate], metric: str) -> dict[str, int]:
     Randomisation similarities rank by their distance from 0: a correlation of
     -0.9 with the trained map says as plainly as +0.9 that the map ignored the change.
     """
-    finite = [(method, abs(e.mean) if metric.startswith("randomization") else e.mean)
-              for method, e in by_method.items() if e.count]
+    finite = [
+        (method, abs(e.mean) if metric.startswith("randomization") else e.mean)
+        for method, e in by_method.items()
+        if e.count
+    ]
     ordered = sorted(finite, key=lambda item: -item[1] if HIGHER_IS_BETTER.get(metric, True) else item[1])
     return {method: position for position, (method, _) in enumerate(ordered, start=1)}
 
 
-def ranking_table(table: dict[str, dict[str, Estimate]], costs: dict[str, tuple[float, float]] | None = None) -> str:
+def ranking_table(
+    table: dict[str, dict[str, Estimate]], costs: dict[str, tuple[float, float]] | None = None
+) -> MarkdownTable:
     """A markdown table: one row per method, per metric its mean [95% interval] and rank; then its cost.
 
     `costs` maps a method to (passes, seconds) per photo. Rows follow the
@@ -78,8 +85,9 @@ def ranking_table(table: dict[str, dict[str, Estimate]], costs: dict[str, tuple[
     """
     metrics = [metric for metric in METRICS if metric in table] + sorted(set(table) - set(METRICS))
     rank = {metric: ranks(table[metric], metric) for metric in metrics}
-    methods = sorted({m for metric in metrics for m in table[metric]},
-                     key=lambda m: (rank[metrics[0]].get(m, 10**6), m))
+    methods = sorted(
+        {m for metric in metrics for m in table[metric]}, key=lambda m: (rank[metrics[0]].get(m, 10**6), m)
+    )
     arrows = {metric: "↑" if HIGHER_IS_BETTER.get(metric, True) else "↓" for metric in metrics}
     header = ["method", *(f"{metric} {arrows[metric]}" for metric in metrics)]
     if costs is not None:
@@ -89,9 +97,11 @@ def ranking_table(table: dict[str, dict[str, Estimate]], costs: dict[str, tuple[
         cells = [method]
         for metric in metrics:
             estimate = table[metric].get(method)
-            cells.append("" if estimate is None else f"{estimate} (#{rank[metric][method]})" if estimate.count else "n/a")
+            cells.append(
+                "" if estimate is None else f"{estimate} (#{rank[metric][method]})" if estimate.count else "n/a"
+            )
         if costs is not None:
             passes, seconds = costs.get(method, (float("nan"), float("nan")))
             cells += [f"{passes:.0f}" if np.isfinite(passes) else "", f"{seconds:.2f}" if np.isfinite(seconds) else ""]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return MarkdownTable("\n".join(lines))

@@ -37,7 +37,7 @@ def _append(path: Path, text: str) -> None:
     try:
         data = text.encode()
         while data:  # one write in practice; a short write is continued, never interleaved
-            data = data[os.write(descriptor, data):]
+            data = data[os.write(descriptor, data) :]
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
@@ -69,8 +69,9 @@ class ResultLog:
             return []
         text = path.read_text()
         if not text.startswith(header):
-            raise ValueError(f"{path} is not an evaluation file (its first line is not {header.strip()!r}); "
-                             "choose another OUT")
+            raise ValueError(
+                f"{path} is not an evaluation file (its first line is not {header.strip()!r}); choose another OUT"
+            )
         whole = text[: text.rfind("\n") + 1]  # a kill mid-write leaves at most a partial last line
         rows = list(csv.DictReader(io.StringIO(whole)))
         if complete:
@@ -100,9 +101,22 @@ class ResultLog:
         """Write one finished unit: its cost, then its rows with the unit's own closing row last."""
         result = measurement.result
         passes, seconds = (result.passes, result.seconds) if result is not None else (0, 0.0)
-        _append(self.cost_path, _format([{"image": image, "method": unit, "passes": passes, "seconds": float(seconds),
-                                          "curve_passes": measurement.curve_passes,
-                                          "curve_seconds": float(measurement.curve_seconds)}], COST_COLUMNS))
+        _append(
+            self.cost_path,
+            _format(
+                [
+                    {
+                        "image": image,
+                        "method": unit,
+                        "passes": passes,
+                        "seconds": float(seconds),
+                        "curve_passes": measurement.curve_passes,
+                        "curve_seconds": float(measurement.curve_seconds),
+                    }
+                ],
+                COST_COLUMNS,
+            ),
+        )
         order = {metric: i for i, metric in enumerate(METRICS)}
         rows = sorted(measurement.rows, key=lambda r: (r["method"] == unit, order[r["metric"]]))
         _append(self.path, _format(rows, COLUMNS))
@@ -121,5 +135,7 @@ class ResultLog:
         per_method: dict[str, list] = {}
         for (_, method), cost in latest.items():
             per_method.setdefault(method, []).append(cost)
-        return {method: (sum(p for p, _ in costs) / len(costs), sum(s for _, s in costs) / len(costs))
-                for method, costs in per_method.items()}
+        return {
+            method: (sum(p for p, _ in costs) / len(costs), sum(s for _, s in costs) / len(costs))
+            for method, costs in per_method.items()
+        }

@@ -93,7 +93,8 @@ class Randomiser:
             for layer in map(self.trained.model.get_layer, layers):
                 trainable = {id(weight) for weight in layer.trainable_weights}
                 positions[group] = positions.get(group, []) + [
-                    (index_of[id(weight)], id(weight) in trainable) for weight in layer.weights]
+                    (index_of[id(weight)], id(weight) in trainable) for weight in layer.weights
+                ]
         return positions
 
     def _random_tensor(self, index: int) -> np.ndarray:
@@ -105,8 +106,9 @@ class Randomiser:
         """Give the clone random weights in `groups` and trained weights everywhere else."""
         unknown = sorted(set(groups) - set(self.group_names))
         if unknown:
-            raise ValueError(f"unknown layer group {', '.join(unknown)}; the model's groups are "
-                             f"{', '.join(self.group_names)}")
+            raise ValueError(
+                f"unknown layer group {', '.join(unknown)}; the model's groups are {', '.join(self.group_names)}"
+            )
         weights = list(self.trained_weights)
         for group in groups:
             for index, trainable in self._positions.get(group, []):

@@ -108,9 +108,15 @@ def run_notebook(notebook: Path, output: Path, parameters: dict | None = None, p
     with atomic_output(output, suffix=".ipynb") as temporary, tempfile.TemporaryDirectory() as folder:
         try:
             executed = papermill.execute_notebook(
-                str(notebook), str(temporary), parameters=parameters, cwd=str(NOTEBOOK_DIR),
-                kernel_name="python3", progress_bar=bar, log_output=False,
-                kernel_manager_class=kernel_manager_class(), config=kernel_config(Path(folder)),
+                str(notebook),
+                str(temporary),
+                parameters=parameters,
+                cwd=str(NOTEBOOK_DIR),
+                kernel_name="python3",
+                progress_bar=bar,
+                log_output=False,
+                kernel_manager_class=kernel_manager_class(),
+                config=kernel_config(Path(folder)),
             )
         except BaseException:
             log = Path(folder) / "kernel.log"  # absent where jupyter_client launches kernels another way
@@ -146,8 +152,10 @@ def select_chapters(numbers: list[str] | None) -> list[Path]:
     chosen = [notebook for notebook in found if notebook.name[:2] in numbers]
     unknown = sorted(set(numbers) - {notebook.name[:2] for notebook in found})
     if unknown:
-        raise ValueError(f"no chapter numbered {', '.join(unknown)}; the chapters are "
-                         f"{', '.join(notebook.name[:2] for notebook in found)}")
+        raise ValueError(
+            f"no chapter numbered {', '.join(unknown)}; the chapters are "
+            f"{', '.join(notebook.name[:2] for notebook in found)}"
+        )
     return chosen
 
 
@@ -158,8 +166,15 @@ def run_series(image: str, model: str, out: str, numbers: list[str] | None = Non
     if Path(image).is_file():  # the notebooks run in notebooks/: a relative path must not depend on it
         image = str(Path(image).resolve())
     partner = "coffee" if image != "coffee" else "chelsea"  # the other half of chapter 4's composite
-    parameters = {"MODEL": model, "IMAGE": image, "IMAGES": [image], "OUT": str(out_dir),
-                  "FINE_MODEL": model, "LEFT": image, "RIGHT": partner}
+    parameters = {
+        "MODEL": model,
+        "IMAGE": image,
+        "IMAGES": [image],
+        "OUT": str(out_dir),
+        "FINE_MODEL": model,
+        "LEFT": image,
+        "RIGHT": partner,
+    }
     seconds = {}
     print(f"{len(selected)} chapters on {image} with {model}, into {out_dir}", flush=True)
     for notebook in selected:
@@ -169,6 +184,7 @@ def run_series(image: str, model: str, out: str, numbers: list[str] | None = Non
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line of the series runner; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--notebook", type=Path, help="run this chapter in place with its own parameters")
     parser.add_argument("--image", help="sample name, file path or URL for a rerun of the series (default chelsea)")

@@ -11,7 +11,11 @@ from . import visualisation as vis
 from .faithfulness import curve_fractions
 from .ranking import HIGHER_IS_BETTER, ranks
 
-SIMILARITIES = (("spearman_abs", "Spearman, |map|"), ("spearman_signed", "Spearman, signed map"), ("ssim", "SSIM, |map|"))
+SIMILARITIES = (
+    ("spearman_abs", "Spearman, |map|"),
+    ("spearman_signed", "Spearman, signed map"),
+    ("ssim", "SSIM, |map|"),
+)
 
 
 def randomisation_grid(image, maps: dict[str, list[np.ndarray]], steps: list[str], styles: dict[str, str]):
@@ -26,18 +30,32 @@ def randomisation_grid(image, maps: dict[str, list[np.ndarray]], steps: list[str
     return figure
 
 
-def randomisation_curves(cascade_means: dict[str, dict[str, list[float]]], cascade_steps: list[str],
-                         independent_means: dict[str, dict[str, list[float]]], independent_steps: list[str]):
+def randomisation_curves(
+    cascade_means: dict[str, dict[str, list[float]]],
+    cascade_steps: list[str],
+    independent_means: dict[str, dict[str, list[float]]],
+    independent_steps: list[str],
+):
     """Similarity to the trained map against randomisation depth, per method (mean over photos)."""
     figure, axes = plt.subplots(1, 4, figsize=(17, 4.2), layout="constrained")
-    panels = [(axes[i], key, f"cascading: {label}", cascade_means, cascade_steps)
-              for i, (key, label) in enumerate(SIMILARITIES)]
-    panels.append((axes[3], "spearman_abs", "one group at a time: Spearman, |map|", independent_means, independent_steps))
+    panels = [
+        (axes[i], key, f"cascading: {label}", cascade_means, cascade_steps)
+        for i, (key, label) in enumerate(SIMILARITIES)
+    ]
+    panels.append(
+        (axes[3], "spearman_abs", "one group at a time: Spearman, |map|", independent_means, independent_steps)
+    )
     for ax, key, title, means, steps in panels:
         for method, values in means.items():
-            ax.plot(range(len(steps)), values[key], marker="o", ms=3, label=method.replace("_", " "),
-                    color="black" if method == "edge_detector" else None,
-                    linestyle="--" if method == "edge_detector" else "-")
+            ax.plot(
+                range(len(steps)),
+                values[key],
+                marker="o",
+                ms=3,
+                label=method.replace("_", " "),
+                color="black" if method == "edge_detector" else None,
+                linestyle="--" if method == "edge_detector" else "-",
+            )
         ax.set_xticks(range(len(steps)), steps, rotation=60, fontsize=7)
         ax.set_ylim(-0.7, 1.05)
         ax.axhline(0, color="gray", lw=0.5)
@@ -54,13 +72,21 @@ def deletion_insertion_figure(curves: dict[str, dict], methods: list[str], remov
     -> {"black": mean AUC, "blurred": mean AUC} over the photos.
     """
     figure, axes = plt.subplots(1, 4, figsize=(17, 4.2), layout="constrained")
-    kinds = (("deletion_black", "deletion to black (Petsiuk)"), ("deletion_blurred", "deletion to the blurred photo"),
-             ("insertion", "insertion from the blurred photo"))
+    kinds = (
+        ("deletion_black", "deletion to black (Petsiuk)"),
+        ("deletion_blurred", "deletion to the blurred photo"),
+        ("insertion", "insertion from the blurred photo"),
+    )
     for ax, (kind, title) in zip(axes, kinds):
         for name in [*methods, "random"]:
             fractions = curve_fractions(len(curves[name][kind]) - 1)
-            ax.plot(fractions, curves[name][kind], label=name.replace("_", " "),
-                    color="black" if name == "random" else None, linestyle="--" if name == "random" else "-")
+            ax.plot(
+                fractions,
+                curves[name][kind],
+                label=name.replace("_", " "),
+                color="black" if name == "random" else None,
+                linestyle="--" if name == "random" else "-",
+            )
         ax.set_xlabel("fraction of pixels " + ("inserted" if kind == "insertion" else "removed"))
         ax.set_title(title, fontsize=9)
     axes[0].set_ylabel("probability of the class")
@@ -81,8 +107,13 @@ def ranking_figure(table: dict):
     metrics = list(table)
     columns = min(4, len(metrics))
     rows = -(-len(metrics) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 0.2 * max(len(t) for t in table.values()) * rows + 1.5),
-                                squeeze=False, layout="constrained")
+    figure, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(4.6 * columns, 0.2 * max(len(t) for t in table.values()) * rows + 1.5),
+        squeeze=False,
+        layout="constrained",
+    )
     for ax, metric in zip(axes.ravel(), metrics):
         order = sorted(ranks(table[metric], metric).items(), key=lambda item: item[1])
         names = [name for name, _ in order]
@@ -96,7 +127,7 @@ def ranking_figure(table: dict):
         ax.set_yticks(y, [n.replace("_", " ") for n in names], fontsize=6)
         ax.invert_yaxis()
         ax.set_title(f"{metric} ({'higher' if HIGHER_IS_BETTER.get(metric, True) else 'lower'} is better)", fontsize=9)
-    for ax in axes.ravel()[len(metrics):]:
+    for ax in axes.ravel()[len(metrics) :]:
         ax.axis("off")
     return figure
 

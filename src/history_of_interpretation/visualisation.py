@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 import matplotlib.pyplot as plt
 import numpy as np
 import saliency.core as saliency
@@ -52,8 +51,14 @@ def _three_d(attribution: np.ndarray) -> np.ndarray:
     return attribution[..., None] if attribution.ndim == 2 else attribution
 
 
-def show_map(ax, attribution: np.ndarray, style: str = "grayscale", image: np.ndarray | None = None,
-             title: str | None = None, colorbar: bool = True):
+def show_map(
+    ax,
+    attribution: np.ndarray,
+    style: str = "grayscale",
+    image: np.ndarray | None = None,
+    title: str | None = None,
+    colorbar: bool = True,
+):
     """Draw one map on `ax` in one of STYLES; 'heat' lays it over `image`."""
     if style == "grayscale":
         artist = ax.imshow(as_grayscale(attribution), cmap="gray", vmin=0, vmax=1)
@@ -81,6 +86,7 @@ def show_result(ax, result, image: np.ndarray | None = None, title: str | None =
 
 
 def show_image(ax, image: np.ndarray, title: str | None = None):
+    """Draw a photo on `ax`, without ticks."""
     ax.imshow(image)
     _tidy(ax, title)
 
@@ -131,8 +137,9 @@ def path_figure(images, titles, caption: str, panels: int = 3):
 
 def figure_grid(rows: int, columns: int, panel_size: float = 2.8):
     """A figure of rows x columns panels, always as a 2-D array of axes."""
-    figure, axes = plt.subplots(rows, columns, figsize=(panel_size * columns, panel_size * rows + 0.3),
-                                squeeze=False, layout="constrained")
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(panel_size * columns, panel_size * rows + 0.3), squeeze=False, layout="constrained"
+    )
     return figure, axes
 
 

@@ -38,8 +38,9 @@ REGISTRY = (
 
 def _declared(module_name: str) -> list[MethodSpec]:
     module = importlib.import_module(f"{__name__}.{module_name}")
-    return [value.spec for value in vars(module).values()
-            if hasattr(value, "spec") and value.__module__ == module.__name__]
+    return [
+        value.spec for value in vars(module).values() if hasattr(value, "spec") and value.__module__ == module.__name__
+    ]
 
 
 SPECS: dict[str, MethodSpec] = {
@@ -107,10 +108,12 @@ class Context:
 
     @cached_property
     def calls(self) -> ModelCalls:
+        """The model's compiled, batched calls, counted from this context on."""
         return self._counted(_calls(self.bundle.model, self.bundle.gradcam_layer, self.batch_size))
 
     @cached_property
     def guided_calls(self) -> ModelCalls:
+        """The same calls on the guided-ReLU clone of the model."""
         return self._counted(_calls(_guided(self.bundle.model), None, self.batch_size, "guided_"))
 
     def _counted(self, calls: ModelCalls) -> ModelCalls:
@@ -134,8 +137,9 @@ class Context:
         return sum(self.pass_counts().values())
 
 
-def attribute(method: str, bundle, image: np.ndarray, target=None, batch_size: int = DEFAULT_BATCH_SIZE,
-              **params) -> AttributionResult:
+def attribute(
+    method: str, bundle, image: np.ndarray, target=None, batch_size: int = DEFAULT_BATCH_SIZE, **params
+) -> AttributionResult:
     """Explain `target` (index or class name; default: the top-1 class) for a uint8 RGB image.
 
     `params` are the method's settings (see `default_params(method)`);
@@ -150,9 +154,16 @@ def attribute(method: str, bundle, image: np.ndarray, target=None, batch_size: i
     attribution, extras = declared.function(context, **settings)
     seconds = time.perf_counter() - started
     return AttributionResult(
-        map=np.asarray(attribution, dtype=np.float32), target=context.target, label=bundle.labels[context.target],
-        probability=float(softmax(context.logits)[context.target]), method=method, params=settings,
-        passes=context.passes(), seconds=seconds, extras=extras, pass_counts=context.pass_counts(),
+        map=np.asarray(attribution, dtype=np.float32),
+        target=context.target,
+        label=bundle.labels[context.target],
+        probability=float(softmax(context.logits)[context.target]),
+        method=method,
+        params=settings,
+        passes=context.passes(),
+        seconds=seconds,
+        extras=extras,
+        pass_counts=context.pass_counts(),
     )
 
 

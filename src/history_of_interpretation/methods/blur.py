@@ -16,6 +16,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+
 def blur_matrices(size: int, sigmas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(len(sigmas), size, size) blur matrices with zero padding, and d/dsigma of each.
 

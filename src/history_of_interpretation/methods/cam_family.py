@@ -24,10 +24,17 @@ from .spec import COUNT, method, optional
 
 
 @method(
-    title="Grad-CAM++", authors="Chattopadhay et al.", year=2018,
+    title="Grad-CAM++",
+    authors="Chattopadhay et al.",
+    year=2018,
     paper="Grad-CAM++: Improved Visual Explanations for Deep Convolutional Networks",
-    rules={}, passes=lambda settings, extras: {"layer_gradient": 1},
-    rgb=False, signed=False, display="heat", resolution="layer", pair=None,
+    rules={},
+    passes=lambda settings, extras: {"layer_gradient": 1},
+    rgb=False,
+    signed=False,
+    display="heat",
+    resolution="layer",
+    pair=None,
 )
 def grad_cam_plus_plus(context):
     """Grad-CAM with pixel-wise weights: each channel's positive gradients, weighted by alpha.
@@ -38,8 +45,9 @@ def grad_cam_plus_plus(context):
     (exp(logit) is a common positive factor and drops out of the scaled map),
     map = relu(sum_k w_k A_k). One layer-gradient pass.
     """
-    values, gradients = (array[0].astype(np.float64) for array in context.calls.layer_gradients(
-        context.x[None], context.target))
+    values, gradients = (
+        array[0].astype(np.float64) for array in context.calls.layer_gradients(context.x[None], context.target)
+    )
     squared = gradients**2
     denominator = 2 * squared + values.sum(axis=(0, 1)) * gradients**3
     alpha = np.divide(squared, denominator, out=np.zeros_like(squared), where=denominator != 0)
@@ -57,10 +65,18 @@ def _kept_channels_and_baseline(settings, extras):
 
 
 @method(
-    title="Score-CAM", authors="Wang et al.", year=2020,
+    title="Score-CAM",
+    authors="Wang et al.",
+    year=2020,
     paper="Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural Networks",
-    rules={"top_k": optional(COUNT)}, passes=_kept_channels_and_baseline,
-    rgb=False, signed=False, display="heat", resolution="layer", quick={"top_k": 2}, pair=None,
+    rules={"top_k": optional(COUNT)},
+    passes=_kept_channels_and_baseline,
+    rgb=False,
+    signed=False,
+    display="heat",
+    resolution="layer",
+    quick={"top_k": 2},
+    pair=None,
 )
 def score_cam(context, top_k: int | None = None):
     """Weight each channel by how much the photo, masked by that channel, raises the class's probability.
@@ -80,8 +96,10 @@ def score_cam(context, top_k: int | None = None):
     """
     channels = _channel_count(context)
     if top_k is not None and top_k > channels:
-        raise ValueError(f"top_k must be at most {channels}, the number of channels of layer "
-                         f"{context.bundle.gradcam_layer!r}, not {top_k}; use None for all channels")
+        raise ValueError(
+            f"top_k must be at most {channels}, the number of channels of layer "
+            f"{context.bundle.gradcam_layer!r}, not {top_k}; use None for all channels"
+        )
     values = context.calls.layer_gradients(context.x[None], context.target)[0][0]
     kept = np.argsort(-values.mean(axis=(0, 1)), kind="stable")[:top_k]  # top_k None: all, busiest first
     size = context.x.shape[:2]
@@ -97,5 +115,8 @@ def score_cam(context, top_k: int | None = None):
         increases.append(context.calls.probabilities(masked, context.target) - baseline)
     weights = np.concatenate(increases)
     cam = np.einsum("hwc,c->hw", values[..., kept].astype(np.float64), weights)
-    return layer_map_to_image(cam, size), {"channels": kept, "weights": weights.astype(np.float32),
-                                           "baseline_probability": float(baseline)}
+    return layer_map_to_image(cam, size), {
+        "channels": kept,
+        "weights": weights.astype(np.float32),
+        "baseline_probability": float(baseline),
+    }

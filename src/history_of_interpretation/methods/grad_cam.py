@@ -12,10 +12,12 @@ from .gradients import guided_backprop
 from .spec import PairEquivalent, method
 
 PAIR_GRAD_CAM = PairEquivalent(
-    "GradCam", keys=(saliency.base.CONVOLUTION_LAYER_VALUES, saliency.base.CONVOLUTION_OUTPUT_GRADIENTS),
+    "GradCam",
+    keys=(saliency.base.CONVOLUTION_LAYER_VALUES, saliency.base.CONVOLUTION_OUTPUT_GRADIENTS),
     calls=lambda context, settings: 1,
     run=lambda context, function, settings: saliency.GradCam().GetMask(
-        context.x, function, context.call_args, should_resize=True, three_dims=False),
+        context.x, function, context.call_args, should_resize=True, three_dims=False
+    ),
 )
 
 
@@ -53,23 +55,39 @@ def layer_map_to_image(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 @method(
-    title="Grad-CAM", authors="Selvaraju et al.", year=2016,
+    title="Grad-CAM",
+    authors="Selvaraju et al.",
+    year=2016,
     paper="Grad-CAM: Visual Explanations from Deep Networks via Gradient-based Localization",
-    rules={}, passes=lambda settings, extras: {"layer_gradient": 1},
-    rgb=False, signed=False, display="heat", resolution="layer", pair=PAIR_GRAD_CAM, in_article=True,
+    rules={},
+    passes=lambda settings, extras: {"layer_gradient": 1},
+    rgb=False,
+    signed=False,
+    display="heat",
+    resolution="layer",
+    pair=PAIR_GRAD_CAM,
+    in_article=True,
 )
 def grad_cam(context):
     """Class activation of the Grad-CAM layer, ReLU'd, scaled to max 1, upsampled."""
-    cam = saliency.GradCam().GetMask(context.x, context.calls.call_model_function, context.call_args,
-                                     should_resize=True, three_dims=False)
+    cam = saliency.GradCam().GetMask(
+        context.x, context.calls.call_model_function, context.call_args, should_resize=True, three_dims=False
+    )
     return cam.astype(np.float32), {}
 
 
 @method(
-    title="guided Grad-CAM", authors="Selvaraju et al.", year=2016,
+    title="guided Grad-CAM",
+    authors="Selvaraju et al.",
+    year=2016,
     paper="Grad-CAM: Visual Explanations from Deep Networks via Gradient-based Localization",
-    rules={}, passes=lambda settings, extras: {"guided_gradient": 1, "layer_gradient": 1},
-    rgb=True, signed=True, display="grayscale", resolution="pixel", in_article=True,
+    rules={},
+    passes=lambda settings, extras: {"guided_gradient": 1, "layer_gradient": 1},
+    rgb=True,
+    signed=True,
+    display="grayscale",
+    resolution="pixel",
+    in_article=True,
 )
 def guided_grad_cam(context):
     """Guided backprop's fine detail, weighted by Grad-CAM's class-specific region."""

@@ -11,24 +11,41 @@ from .spec import COUNT, FLAG, NOT_NEGATIVE, SEED, PairEquivalent, method, one_o
 INPUT_GRADIENTS = (saliency.base.INPUT_OUTPUT_GRADIENTS,)
 
 PAIR_GRADIENT = PairEquivalent(
-    "GradientSaliency", keys=INPUT_GRADIENTS, calls=lambda context, settings: 1,
+    "GradientSaliency",
+    keys=INPUT_GRADIENTS,
+    calls=lambda context, settings: 1,
     run=lambda context, function, settings: saliency.GradientSaliency().GetMask(context.x, function, context.call_args),
 )
 
 PAIR_SMOOTHGRAD = PairEquivalent(
-    "GradientSaliency.GetSmoothedMask", keys=INPUT_GRADIENTS, calls=lambda context, settings: settings["samples"],
+    "GradientSaliency.GetSmoothedMask",
+    keys=INPUT_GRADIENTS,
+    calls=lambda context, settings: settings["samples"],
     run=lambda context, function, settings: saliency.GradientSaliency().GetSmoothedMask(
-        context.x, function, context.call_args, stdev_spread=settings["noise"], nsamples=settings["samples"],
-        magnitude=settings["magnitude"]),
+        context.x,
+        function,
+        context.call_args,
+        stdev_spread=settings["noise"],
+        nsamples=settings["samples"],
+        magnitude=settings["magnitude"],
+    ),
     applies=lambda settings: settings["base"] == "vanilla_gradient",  # saliency.core has no guided backprop
 )
 
 
 @method(
-    title="vanilla gradient", authors="Simonyan et al.", year=2013,
+    title="vanilla gradient",
+    authors="Simonyan et al.",
+    year=2013,
     paper="Deep Inside Convolutional Networks: Visualising Image Classification Models and Saliency Maps",
-    rules={}, passes=lambda settings, extras: {"gradient": 1},
-    rgb=True, signed=True, display="grayscale", resolution="pixel", pair=PAIR_GRADIENT, in_article=True,
+    rules={},
+    passes=lambda settings, extras: {"gradient": 1},
+    rgb=True,
+    signed=True,
+    display="grayscale",
+    resolution="pixel",
+    pair=PAIR_GRADIENT,
+    in_article=True,
 )
 def vanilla_gradient(context):
     """The gradient of the class logit with respect to the input pixels."""
@@ -37,10 +54,17 @@ def vanilla_gradient(context):
 
 
 @method(
-    title="guided backprop", authors="Springenberg et al.", year=2014,
+    title="guided backprop",
+    authors="Springenberg et al.",
+    year=2014,
     paper="Striving for Simplicity: The All Convolutional Net",
-    rules={}, passes=lambda settings, extras: {"guided_gradient": 1},
-    rgb=True, signed=True, display="grayscale", resolution="pixel", in_article=True,
+    rules={},
+    passes=lambda settings, extras: {"guided_gradient": 1},
+    rgb=True,
+    signed=True,
+    display="grayscale",
+    resolution="pixel",
+    in_article=True,
 )
 def guided_backprop(context):
     """The input gradient through ReLUs that pass only positive signal both ways (guided_relu.py)."""
@@ -49,16 +73,36 @@ def guided_backprop(context):
 
 
 @method(
-    title="SmoothGrad", authors="Smilkov et al.", year=2017, paper="SmoothGrad: removing noise by adding noise",
-    rules={"base": one_of("vanilla_gradient", "guided_backprop"), "samples": COUNT, "noise": NOT_NEGATIVE,
-           "magnitude": FLAG, "seed": SEED},
+    title="SmoothGrad",
+    authors="Smilkov et al.",
+    year=2017,
+    paper="SmoothGrad: removing noise by adding noise",
+    rules={
+        "base": one_of("vanilla_gradient", "guided_backprop"),
+        "samples": COUNT,
+        "noise": NOT_NEGATIVE,
+        "magnitude": FLAG,
+        "seed": SEED,
+    },
     passes=lambda settings, extras: {
-        {"vanilla_gradient": "gradient", "guided_backprop": "guided_gradient"}[settings["base"]]: settings["samples"]},
-    rgb=True, signed=True, display="grayscale", resolution="pixel",
-    quick={"samples": 3}, pair=PAIR_SMOOTHGRAD, in_article=True,
+        {"vanilla_gradient": "gradient", "guided_backprop": "guided_gradient"}[settings["base"]]: settings["samples"]
+    },
+    rgb=True,
+    signed=True,
+    display="grayscale",
+    resolution="pixel",
+    quick={"samples": 3},
+    pair=PAIR_SMOOTHGRAD,
+    in_article=True,
 )
-def smoothgrad(context, base: str = "vanilla_gradient", samples: int = 25, noise: float = 0.15,
-               magnitude: bool = False, seed: int = 0):
+def smoothgrad(
+    context,
+    base: str = "vanilla_gradient",
+    samples: int = 25,
+    noise: float = 0.15,
+    magnitude: bool = False,
+    seed: int = 0,
+):
     """Average the base method's gradient over noisy copies of the image.
 
     PAIR's `GetSmoothedMask` runs one sample per model call and draws from the

@@ -25,8 +25,9 @@ from .spec import COUNT, PairEquivalent, Rule, _finite, checked_by_method, metho
 
 def _share_of_the_path(name: str, value):
     if not 0 <= _finite(name, value) <= 1:
-        raise ValueError(f"{name} is a share of the path from 0 (the straight line: plain IG) to 1 (unbounded), "
-                         f"not {value!r}")
+        raise ValueError(
+            f"{name} is a share of the path from 0 (the straight line: plain IG) to 1 (unbounded), not {value!r}"
+        )
     return value
 
 
@@ -47,24 +48,43 @@ def pair_guided_ig(context, call_model_function, steps, fraction, max_dist, base
         # (requirements.txt pins numpy below 2.4; tests/test_environment.py checks it).
         warnings.filterwarnings("ignore", message=".*interpolation=.*", category=DeprecationWarning)
         return saliency.GuidedIG().GetMask(
-            context.x, call_model_function, context.call_args, x_baseline=baseline_image(context, baseline),
-            x_steps=steps, fraction=fraction, max_dist=max_dist)
+            context.x,
+            call_model_function,
+            context.call_args,
+            x_baseline=baseline_image(context, baseline),
+            x_steps=steps,
+            fraction=fraction,
+            max_dist=max_dist,
+        )
 
 
 PAIR_GUIDED_IG = PairEquivalent(
-    "GuidedIG", keys=(saliency.base.INPUT_OUTPUT_GRADIENTS,), calls=lambda context, settings: settings["steps"],
+    "GuidedIG",
+    keys=(saliency.base.INPUT_OUTPUT_GRADIENTS,),
+    calls=lambda context, settings: settings["steps"],
     run=lambda context, function, settings: pair_guided_ig(context, function, **settings),
 )
 
 
 @method(
-    title="Guided IG", authors="Kapishnikov et al.", year=2021,
+    title="Guided IG",
+    authors="Kapishnikov et al.",
+    year=2021,
     paper="Guided Integrated Gradients: An Adaptive Path Method for Removing Noise",
-    rules={"steps": COUNT, "fraction": SHARE_OF_THE_PIXELS, "max_dist": SHARE_OF_THE_PATH,
-           "baseline": checked_by_method("'black', 'gray', 'white' or an RGB uint8 image")},
+    rules={
+        "steps": COUNT,
+        "fraction": SHARE_OF_THE_PIXELS,
+        "max_dist": SHARE_OF_THE_PATH,
+        "baseline": checked_by_method("'black', 'gray', 'white' or an RGB uint8 image"),
+    },
     passes=lambda settings, extras: {"gradient": settings["steps"], "forward": 1},
-    rgb=True, signed=True, display="grayscale", resolution="pixel",
-    quick={"steps": 4}, pair=PAIR_GUIDED_IG, completeness=True,
+    rgb=True,
+    signed=True,
+    display="grayscale",
+    resolution="pixel",
+    quick={"steps": 4},
+    pair=PAIR_GUIDED_IG,
+    completeness=True,
 )
 def guided_ig(context, steps: int = 200, fraction: float = 0.25, max_dist: float = 0.02, baseline="black"):
     """Integrate the gradient along an adaptive path that moves the least important pixels first.

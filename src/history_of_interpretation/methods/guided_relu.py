@@ -21,11 +21,18 @@ class GuidedReLU(keras.layers.Layer):
         self.max_value = max_value
 
     def call(self, inputs):
+        """ReLU (or ReLU6) forward; guided gradient backward."""
         max_value = self.max_value
 
         @tf.custom_gradient
         def guided(x):
-            y = tf.nn.relu(x) if max_value is None else tf.nn.relu6(x) if max_value == 6.0 else tf.clip_by_value(x, 0.0, max_value)
+            y = (
+                tf.nn.relu(x)
+                if max_value is None
+                else tf.nn.relu6(x)
+                if max_value == 6.0
+                else tf.clip_by_value(x, 0.0, max_value)
+            )
 
             def backward(upstream):
                 # The ordinary ReLU gate (x > 0, and x < max for a capped ReLU) and the
@@ -38,6 +45,7 @@ class GuidedReLU(keras.layers.Layer):
         return guided(inputs)
 
     def get_config(self):
+        """The layer's configuration, so that Keras can clone it."""
         return {**super().get_config(), "max_value": self.max_value}
 
 

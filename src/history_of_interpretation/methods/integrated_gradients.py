@@ -57,18 +57,26 @@ def baseline_image(context, baseline) -> np.ndarray:
 
 
 PAIR_INTEGRATED_GRADIENTS = PairEquivalent(
-    "IntegratedGradients", keys=(saliency.base.INPUT_OUTPUT_GRADIENTS,),
+    "IntegratedGradients",
+    keys=(saliency.base.INPUT_OUTPUT_GRADIENTS,),
     calls=lambda context, settings: settings["steps"],
     run=lambda context, function, settings: saliency.IntegratedGradients().GetMask(
-        context.x, function, context.call_args, x_baseline=baseline_image(context, settings["baseline"]),
-        x_steps=settings["steps"], batch_size=1),
+        context.x,
+        function,
+        context.call_args,
+        x_baseline=baseline_image(context, settings["baseline"]),
+        x_steps=settings["steps"],
+        batch_size=1,
+    ),
 )
 
 PAIR_BLUR_IG = PairEquivalent(
-    "BlurIG", keys=(saliency.base.INPUT_OUTPUT_GRADIENTS,), calls=lambda context, settings: settings["steps"],
+    "BlurIG",
+    keys=(saliency.base.INPUT_OUTPUT_GRADIENTS,),
+    calls=lambda context, settings: settings["steps"],
     run=lambda context, function, settings: saliency.BlurIG().GetMask(
-        context.x, function, context.call_args, max_sigma=settings["max_sigma"], steps=settings["steps"],
-        batch_size=1),
+        context.x, function, context.call_args, max_sigma=settings["max_sigma"], steps=settings["steps"], batch_size=1
+    ),
 )
 
 
@@ -77,12 +85,24 @@ def _steps_and_the_path_start(settings, extras):
 
 
 @method(
-    title="integrated gradients", authors="Sundararajan et al.", year=2017,
+    title="integrated gradients",
+    authors="Sundararajan et al.",
+    year=2017,
     paper="Axiomatic Attribution for Deep Networks",
-    rules={"steps": COUNT, "baseline": checked_by_method("'black', 'gray', 'white' or an RGB uint8 image"),
-           "rule": one_of(*PATH_RULES)},
-    passes=_steps_and_the_path_start, rgb=True, signed=True, display="grayscale", resolution="pixel",
-    quick={"steps": 4}, pair=PAIR_INTEGRATED_GRADIENTS, completeness=True, in_article=True,
+    rules={
+        "steps": COUNT,
+        "baseline": checked_by_method("'black', 'gray', 'white' or an RGB uint8 image"),
+        "rule": one_of(*PATH_RULES),
+    },
+    passes=_steps_and_the_path_start,
+    rgb=True,
+    signed=True,
+    display="grayscale",
+    resolution="pixel",
+    quick={"steps": 4},
+    pair=PAIR_INTEGRATED_GRADIENTS,
+    completeness=True,
+    in_article=True,
 )
 def integrated_gradients(context, steps: int = 256, baseline="black", rule: str = "dense_start"):
     """Average the gradient along the straight path from `baseline` to the photo, times the difference."""
@@ -90,8 +110,12 @@ def integrated_gradients(context, steps: int = 256, baseline="black", rule: str 
     calls, target = context.calls, context.target
     if rule == "pair":
         attribution = saliency.IntegratedGradients().GetMask(
-            context.x, calls.call_model_function, context.call_args,
-            x_baseline=start, x_steps=steps, batch_size=calls.batch_size,
+            context.x,
+            calls.call_model_function,
+            context.call_args,
+            x_baseline=start,
+            x_steps=steps,
+            batch_size=calls.batch_size,
         )
     else:
         alphas, weights = path_weights(steps, rule)
@@ -108,11 +132,20 @@ def integrated_gradients(context, steps: int = 256, baseline="black", rule: str 
 
 
 @method(
-    title="Blur IG", authors="Xu et al.", year=2020,
+    title="Blur IG",
+    authors="Xu et al.",
+    year=2020,
     paper="Attribution in Scale and Space",
     rules={"steps": COUNT, "max_sigma": NOT_NEGATIVE, "rule": one_of(*PATH_RULES)},
-    passes=_steps_and_the_path_start, rgb=True, signed=True, display="grayscale", resolution="pixel",
-    quick={"steps": 4}, pair=PAIR_BLUR_IG, completeness=True, in_article=True,
+    passes=_steps_and_the_path_start,
+    rgb=True,
+    signed=True,
+    display="grayscale",
+    resolution="pixel",
+    quick={"steps": 4},
+    pair=PAIR_BLUR_IG,
+    completeness=True,
+    in_article=True,
 )
 def blur_ig(context, steps: int = 64, max_sigma: float = 50.0, rule: str = "dense_start"):
     """Integrate from a blurred photo (sigma = max_sigma) back to the photo.

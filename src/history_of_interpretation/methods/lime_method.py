@@ -43,12 +43,18 @@ class BatchedLimeImageExplainer(lime_image.LimeImageExplainer):
 
 
 @method(
-    title="LIME", authors="Ribeiro et al.", year=2016,
-    paper="\"Why Should I Trust You?\": Explaining the Predictions of Any Classifier",
+    title="LIME",
+    authors="Ribeiro et al.",
+    year=2016,
+    paper='"Why Should I Trust You?": Explaining the Predictions of Any Classifier',
     rules={"samples": COUNT, "segments": COUNT, "seed": SEED},
     passes=lambda settings, extras: {"forward": settings["samples"]},
-    rgb=False, signed=True, display="diverging", resolution="segment",
-    quick={"samples": 8, "segments": 4}, pair=None,
+    rgb=False,
+    signed=True,
+    display="diverging",
+    resolution="segment",
+    quick={"samples": 8, "segments": 4},
+    pair=None,
 )
 def lime(context, samples: int = 1000, segments: int = 50, seed: int = 0):
     """Weights of a linear model of the class probability on which superpixels are shown.
@@ -64,9 +70,15 @@ def lime(context, samples: int = 1000, segments: int = 50, seed: int = 0):
 
     explainer = BatchedLimeImageExplainer(random_state=seed, feature_selection="none")
     explanation = explainer.explain_instance(
-        context.image, classifier_fn, labels=(context.target,), top_labels=None, num_samples=samples,
-        batch_size=context.batch_size, random_seed=seed,
-        segmentation_fn=lambda image: superpixel_segments(image, segments, COMPACTNESS))
+        context.image,
+        classifier_fn,
+        labels=(context.target,),
+        top_labels=None,
+        num_samples=samples,
+        batch_size=context.batch_size,
+        random_seed=seed,
+        segmentation_fn=lambda image: superpixel_segments(image, segments, COMPACTNESS),
+    )
     weights = np.zeros(int(explanation.segments.max()) + 1, dtype=np.float64)
     for segment, weight in explanation.local_exp[context.target]:
         weights[segment] = weight

@@ -41,8 +41,9 @@ class ModelCalls:
     methods' costs, their declared pass counts and the benchmark all read it.
     """
 
-    def __init__(self, model, conv_layer: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
-                 kind_prefix: str = ""):
+    def __init__(
+        self, model, conv_layer: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE, kind_prefix: str = ""
+    ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         self.model = model

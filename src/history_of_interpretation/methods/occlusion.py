@@ -40,7 +40,10 @@ def leave_one_out(context, segments: np.ndarray, fill: float) -> tuple[np.ndarra
     count = int(segments.max()) + 1
     masked_probabilities = []
     for start in range(0, count, context.calls.batch_size):
-        hidden = segments[None, :, :, None] == np.arange(start, min(start + context.calls.batch_size, count))[:, None, None, None]
+        hidden = (
+            segments[None, :, :, None]
+            == np.arange(start, min(start + context.calls.batch_size, count))[:, None, None, None]
+        )
         occluded = np.where(hidden, fill_value, context.x[None]).astype(np.float32)
         masked_probabilities.append(context.calls.probabilities(occluded, context.target))
     masked_probabilities = np.concatenate(masked_probabilities)
@@ -59,11 +62,16 @@ def _pair_window(context, settings) -> int:
 # saliency.core.Occlusion slides a window of the grid cell's size at stride 1:
 # one model call per position, plus one for the photo.
 PAIR_OCCLUSION = PairEquivalent(
-    "Occlusion", keys=(saliency.base.OUTPUT_LAYER_VALUES,),
+    "Occlusion",
+    keys=(saliency.base.OUTPUT_LAYER_VALUES,),
     calls=lambda context, settings: 1 + (context.x.shape[0] - _pair_window(context, settings) + 1) ** 2,
     run=lambda context, function, settings: saliency.Occlusion().GetMask(
-        context.x, function, context.call_args, size=_pair_window(context, settings),
-        value=float(context.bundle.preprocess(np.float32(settings["fill"])))),
+        context.x,
+        function,
+        context.call_args,
+        size=_pair_window(context, settings),
+        value=float(context.bundle.preprocess(np.float32(settings["fill"]))),
+    ),
 )
 
 
@@ -72,11 +80,19 @@ def _one_forward_pass_per_segment(settings, extras):
 
 
 @method(
-    title="leave-one-out (grid)", authors="Zeiler & Fergus", year=2013,
+    title="leave-one-out (grid)",
+    authors="Zeiler & Fergus",
+    year=2013,
     paper="Visualizing and Understanding Convolutional Networks",
-    rules={"grid": COUNT, "fill": PIXEL_VALUE}, passes=_one_forward_pass_per_segment,
-    rgb=False, signed=True, display="diverging", resolution="segment",
-    quick={"grid": 2}, pair=PAIR_OCCLUSION, in_article=True,
+    rules={"grid": COUNT, "fill": PIXEL_VALUE},
+    passes=_one_forward_pass_per_segment,
+    rgb=False,
+    signed=True,
+    display="diverging",
+    resolution="segment",
+    quick={"grid": 2},
+    pair=PAIR_OCCLUSION,
+    in_article=True,
 )
 def loo_grid(context, grid: int = 3, fill: float = 128.0):
     """Hide each cell of a grid x grid grid in turn (filled with `fill`); score = drop in probability."""
@@ -85,12 +101,18 @@ def loo_grid(context, grid: int = 3, fill: float = 128.0):
 
 
 @method(
-    title="leave-one-out (superpixels)", authors="Zeiler & Fergus", year=2013,
+    title="leave-one-out (superpixels)",
+    authors="Zeiler & Fergus",
+    year=2013,
     paper="Visualizing and Understanding Convolutional Networks",
     rules={"segments": COUNT, "compactness": NOT_NEGATIVE, "fill": PIXEL_VALUE},
     passes=_one_forward_pass_per_segment,
-    rgb=False, signed=True, display="diverging", resolution="segment",
-    quick={"segments": 8}, in_article=True,
+    rgb=False,
+    signed=True,
+    display="diverging",
+    resolution="segment",
+    quick={"segments": 8},
+    in_article=True,
 )
 def loo_superpixels(context, segments: int = 50, compactness: float = 10.0, fill: float = 128.0):
     """Hide each of about `segments` SLIC superpixels in turn; score = drop in probability."""

@@ -43,12 +43,18 @@ def rise_masks(grid: np.ndarray, shifts: np.ndarray, height: int, width: int) ->
 
 
 @method(
-    title="RISE", authors="Petsiuk et al.", year=2018,
+    title="RISE",
+    authors="Petsiuk et al.",
+    year=2018,
     paper="RISE: Randomized Input Sampling for Explanation of Black-box Models",
     rules={"masks": COUNT, "cells": COUNT, "keep": OPEN_FRACTION, "seed": SEED},
     passes=lambda settings, extras: {"forward": settings["masks"]},
-    rgb=False, signed=False, display="relative_heat", resolution="layer",
-    quick={"masks": 8, "cells": 2}, pair=None,
+    rgb=False,
+    signed=False,
+    display="relative_heat",
+    resolution="layer",
+    quick={"masks": 8, "cells": 2},
+    pair=None,
 )
 def rise(context, masks: int = 2000, cells: int = 7, keep: float = 0.5, seed: int = 0):
     """Average `masks` random masks, each weighted by the class probability of the photo it hides.

@@ -34,11 +34,16 @@ class Rule:
     check: Callable[[str, object], object]
 
     def __call__(self, name: str, value):
+        """Check `value` for the parameter `name`; return it normalised."""
         return self.check(name, value)
 
 
 def _finite(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not np.isfinite(value)
+    ):
         raise ValueError(f"{name} must be a finite number, not {value!r}")
     return value
 
@@ -168,8 +173,10 @@ class MethodSpec:
         """The full settings (defaults overridden by `params`), each checked by its rule."""
         unknown = sorted(set(params) - set(self.defaults))
         if unknown:
-            raise ValueError(f"{self.name} has no parameter {', '.join(unknown)}; "
-                             f"its parameters: {', '.join(self.defaults) or 'none'}")
+            raise ValueError(
+                f"{self.name} has no parameter {', '.join(unknown)}; "
+                f"its parameters: {', '.join(self.defaults) or 'none'}"
+            )
         return {name: self.rules[name](name, value) for name, value in {**self.defaults, **params}.items()}
 
 

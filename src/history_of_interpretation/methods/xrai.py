@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 import saliency.core as saliency
+
 # The segmentation XRAI runs when given none; called here only to time it apart from the rest.
 from saliency.core.xrai import _get_segments_felzenszwalb as felzenszwalb_segments
 
@@ -111,23 +112,37 @@ def pair_xrai(context, call_model_function, steps, algorithm, batch_size=1, segm
     """saliency.core.XRAI's output for the photo of `context` (map, ranks of the regions)."""
     parameters = saliency.XRAIParameters(steps=steps, algorithm=algorithm, return_xrai_segments=True)
     return xrai_class().GetMaskWithDetails(
-        context.x, call_model_function, context.call_args, baselines=xrai_baselines(context), segments=segments,
-        batch_size=batch_size, extra_parameters=parameters)
+        context.x,
+        call_model_function,
+        context.call_args,
+        baselines=xrai_baselines(context),
+        segments=segments,
+        batch_size=batch_size,
+        extra_parameters=parameters,
+    )
 
 
 PAIR_XRAI = PairEquivalent(
-    "XRAI", keys=(saliency.base.INPUT_OUTPUT_GRADIENTS,), calls=lambda context, settings: 2 * settings["steps"],
+    "XRAI",
+    keys=(saliency.base.INPUT_OUTPUT_GRADIENTS,),
+    calls=lambda context, settings: 2 * settings["steps"],
     run=lambda context, function, settings: pair_xrai(context, function, **settings).attribution_mask,
 )
 
 
 @method(
-    title="XRAI", authors="Kapishnikov et al.", year=2019,
+    title="XRAI",
+    authors="Kapishnikov et al.",
+    year=2019,
     paper="XRAI: Better Attributions Through Regions",
     rules={"steps": COUNT, "algorithm": one_of(*ALGORITHMS)},
     passes=lambda settings, extras: {"gradient": 2 * settings["steps"]},
-    rgb=False, signed=True, display="heat", resolution="segment",
-    quick={"steps": 4}, pair=PAIR_XRAI,
+    rgb=False,
+    signed=True,
+    display="heat",
+    resolution="segment",
+    quick={"steps": 4},
+    pair=PAIR_XRAI,
 )
 def xrai(context, steps: int = 100, algorithm: str = "full"):
     """Rank the photo's segments by their density of integrated-gradients attribution.
@@ -142,7 +157,17 @@ def xrai(context, steps: int = 100, algorithm: str = "full"):
     started = time.perf_counter()
     segments = felzenszwalb_segments(context.x)
     segmentation_seconds = time.perf_counter() - started
-    output = pair_xrai(context, context.calls.call_model_function, steps, algorithm,
-                       batch_size=context.batch_size, segments=segments, xrai_class=_XRAI)
+    output = pair_xrai(
+        context,
+        context.calls.call_model_function,
+        steps,
+        algorithm,
+        batch_size=context.batch_size,
+        segments=segments,
+        xrai_class=_XRAI,
+    )
     return output.attribution_mask.astype(np.float32), {
-        "ranks": output.segments, "segments": len(segments), "segmentation_seconds": segmentation_seconds}
+        "ranks": output.segments,
+        "segments": len(segments),
+        "segmentation_seconds": segmentation_seconds,
+    }
