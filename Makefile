@@ -100,8 +100,9 @@ test-colab: $(COLAB_READY) ## the unit tests and one chapter in Colab's runtime 
 		--ignore tests/test_figures.py --ignore tests/test_platforms.py \
 		--deselect tests/test_series.py::test_make_reports_a_missing_image_before_running_notebooks
 
-bench: $(READY) ## time every method against its floor and PAIR's usual pattern
+bench: $(READY) ## time every method, and chapter 12's deletion/insertion curves, against their floors
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/curves.py
 
 evaluate: $(READY) ## (IMAGES=, OUT=, MODEL=, METHODS=) sanity checks and faithfulness on your photos into OUT
 	$(BIN)/python -m history_of_interpretation.evaluate_photos --images "$(IMAGES)" --out "$(OUT)" \
