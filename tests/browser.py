@@ -45,7 +45,7 @@ FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
 )
 NETWORK_SCHEMES = {"http", "https", "ws", "wss", "ftp"}
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
