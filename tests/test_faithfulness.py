@@ -129,3 +129,14 @@ def test_ranking_knows_which_way_is_better():
     assert ranks(table["deletion_auc"], "deletion_auc") == {"good": 1, "bad": 2}
     assert ranks(table["randomization_spearman_signed"], "randomization_spearman_signed") == {"good": 1, "bad": 2}
     assert "| good | 0.10 [0.10, 0.10] (#1)" in ranking_table(table)
+
+
+def test_a_segment_method_whose_segments_are_not_a_label_map_is_refused():
+    from types import SimpleNamespace
+
+    from history_of_interpretation.faithfulness import random_baseline
+    from history_of_interpretation.methods import SPECS
+
+    result = SimpleNamespace(map=np.zeros((4, 4), np.float32), extras={"segments": 12})
+    with pytest.raises(ValueError, match=r"xrai's extras\['segments'\] must be an integer label map of shape \(4, 4\)"):
+        random_baseline(SPECS["xrai"], result, None, np.random.default_rng(0))

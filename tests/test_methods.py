@@ -43,6 +43,9 @@ def test_every_method_returns_a_float32_map_at_input_size(toy, toy_image, method
     assert result.params == {**default_params(method), **params}
     assert result.passes >= 1 and result.seconds >= 0
     assert ("completeness_error" in result.extras) == SPECS[method].completeness
+    if "segments" in result.extras:  # a segment method's regions, as a label map (the evaluation reads it)
+        segments = np.asarray(result.extras["segments"])
+        assert segments.shape == (SIZE, SIZE) and np.issubdtype(segments.dtype, np.integer)
     if not SPECS[method].signed:
         assert result.map.min() >= 0
 

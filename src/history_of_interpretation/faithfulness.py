@@ -155,7 +155,13 @@ def random_baseline(spec, result, bundle, rng: np.random.Generator) -> tuple[str
         return "random_layer", random_map(shape, rng, grid=layer_grid(bundle))
     segments = result.extras.get("segments")
     if segments is not None:
-        return f"{spec.name}_random", random_map(shape, rng, segments=np.asarray(segments))
+        segments = np.asarray(segments)
+        if segments.shape != shape or not np.issubdtype(segments.dtype, np.integer):
+            raise ValueError(
+                f"{spec.name}'s extras['segments'] must be an integer label map of shape {shape}, "
+                f"not {segments.dtype} {segments.shape}"
+            )
+        return f"{spec.name}_random", random_map(shape, rng, segments=segments)
     return f"{spec.name}_random", random_map(shape, rng, grid=(COARSE_GRID, COARSE_GRID))
 
 

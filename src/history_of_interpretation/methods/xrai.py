@@ -151,8 +151,9 @@ def xrai(context, steps: int = 100, algorithm: str = "full"):
     black and from white); "full" ranks segments by what each adds beyond the
     region chosen so far, "fast" ranks them once, ignoring their overlaps.
     extras: "ranks" (1 for the best region, 2 for the next...), "segments"
-    (how many candidate segments) and "segmentation_seconds", the time spent
-    segmenting the photo.
+    (XRAI's regions as a label map, like the other segment methods'),
+    "candidate_segments" (how many segments it chose from) and
+    "segmentation_seconds", the time spent segmenting the photo.
     """
     started = time.perf_counter()
     segments = felzenszwalb_segments(context.x)
@@ -168,6 +169,7 @@ def xrai(context, steps: int = 100, algorithm: str = "full"):
     )
     return output.attribution_mask.astype(np.float32), {
         "ranks": output.segments,
-        "segments": len(segments),
+        "segments": np.unique(output.segments, return_inverse=True)[1].reshape(output.segments.shape),
+        "candidate_segments": len(segments),
         "segmentation_seconds": segmentation_seconds,
     }
