@@ -31,15 +31,15 @@ SOURCES := $(wildcard src/history_of_interpretation/*.py src/history_of_interpre
 # notebook, so the figures are touched after it to stay newer.
 define chapter
 $(2) &: notebooks/$(1).ipynb $(SOURCES) | $(READY)
-	$(BIN)/python -m history_of_interpretation.series --notebook notebooks/$(1).ipynb
-	touch $(2)
+	@$(BIN)/python -m history_of_interpretation.series --notebook notebooks/$(1).ipynb
+	@touch $(2)
 FIGURES += $(2)
 endef
 # The chapter list lives in notebooks/chapters.toml; this file of rules is made from it.
 CHAPTER_RULES := build/chapters.mk
 $(CHAPTER_RULES): notebooks/chapters.toml src/history_of_interpretation/chapters.py
 	@mkdir -p $(@D)
-	$(PYTHON) src/history_of_interpretation/chapters.py makefile > $@.tmp && mv $@.tmp $@
+	@$(PYTHON) src/history_of_interpretation/chapters.py makefile > $@.tmp && mv $@.tmp $@
 include $(CHAPTER_RULES)
 
 export TF_CPP_MIN_LOG_LEVEL := 2
