@@ -86,7 +86,8 @@ lint: $(READY) ## check the house rules: ruff's lint rules and formatting (pypro
 # wheel, tensorflow-cpu 2.20.0, stands in for the GPU build. The set-up is the notebooks'
 # own first cell (colab.py install); then the unit tests and one chapter under nbval. Left
 # out: the figure comparison (it reruns every chapter) and the lock's platform check (make
-# test runs both), and the one test that calls make (it builds .venv, not this environment).
+# test runs both), the one test that calls make (it builds .venv, not this environment), and
+# the browser tests of the report and the app (a Colab reader opens neither in a browser here).
 $(COLAB_READY): colab-runtime.txt requirements-colab.txt pyproject.toml src/history_of_interpretation/colab.py | $(READY)
 	rm -rf $(COLAB_VENV)
 	python=$$($(BIN)/python src/history_of_interpretation/colab.py find-python) && $$python -m venv $(COLAB_VENV)
@@ -98,6 +99,7 @@ $(COLAB_READY): colab-runtime.txt requirements-colab.txt pyproject.toml src/hist
 test-colab: $(COLAB_READY) ## the unit tests and one chapter in Colab's runtime (Python 3.13, TensorFlow 2.20)
 	HISTORY_OF_INTERPRETATION_RUNTIME=colab $(COLAB_VENV)/bin/python -m pytest tests $(COLAB_CHAPTER) \
 		--ignore tests/test_figures.py --ignore tests/test_platforms.py \
+		--ignore tests/test_report.py --ignore tests/test_book.py --ignore tests/test_app.py \
 		--deselect tests/test_series.py::test_make_reports_a_missing_image_before_running_notebooks
 
 bench: $(READY) ## time every method, and chapter 12's deletion/insertion curves, against their floors

@@ -15,7 +15,6 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from browser import chromium, missing_browser  # noqa: E402
 
 from history_of_interpretation import (
     load_model,  # noqa: E402
@@ -79,6 +78,8 @@ def browser():
     Where no Chromium is installed the browser tests are skipped, except in CI (CI=true),
     where that fails: CI must install it (make browser).
     """
+    from browser import chromium, missing_browser  # here: Selenium is needed by the browser tests only
+
     problem = missing_browser()
     if problem:
         (pytest.fail if os.environ.get("CI") else pytest.skip)(problem)
