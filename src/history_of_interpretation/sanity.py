@@ -121,13 +121,13 @@ class Randomiser:
         self.randomised = tuple(groups)
 
     def _guided_clone(self):
-        # attribute() makes the guided-ReLU clone of a model once and caches it (methods._guided);
+        # attribute() makes the guided-ReLU clone of a model once and caches it (methods.guided_clone);
         # it copies weights when made, so it must follow each re-assignment here.
         if self._guided is None:
-            from .methods import _guided
+            from .methods import guided_clone
 
             try:
-                self._guided = _guided(self.clone)
+                self._guided = guided_clone(self.clone)
             except ValueError:  # no ReLU layers: no guided methods on this model
                 self._guided = False
         return self._guided or None

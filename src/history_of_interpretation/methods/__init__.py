@@ -84,7 +84,8 @@ def _calls(model, conv_layer, batch_size, kind_prefix=""):
 
 
 @lru_cache(maxsize=4)
-def _guided(model):
+def guided_clone(model):
+    """The guided-ReLU clone of `model`, made once per model and shared (its compiled calls too)."""
     return guided_model(model)
 
 
@@ -114,7 +115,7 @@ class Context:
     @cached_property
     def guided_calls(self) -> ModelCalls:
         """The same calls on the guided-ReLU clone of the model."""
-        return self._counted(_calls(_guided(self.bundle.model), None, self.batch_size, "guided_"))
+        return self._counted(_calls(guided_clone(self.bundle.model), None, self.batch_size, "guided_"))
 
     def _counted(self, calls: ModelCalls) -> ModelCalls:
         # The calls are shared between contexts (compiling them costs seconds): count from here.
