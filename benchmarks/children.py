@@ -180,8 +180,6 @@ def measure_method(
         "compiled_calls_by_kind": {kind: calls for kind, (_, calls, _) in spent[0].items()},
         "peak_rss_mb": peak,
     }
-    if "blur_seconds" in results[0].extras:
-        report["blur_share"] = statistics.median(r.extras["blur_seconds"] / r.seconds for r in results)
     if "completeness_error" in results[0].extras:
         report["completeness_error"] = results[0].extras["completeness_error"]
     print(

@@ -11,7 +11,6 @@ FLOOR_RATIO_GOAL = 1.3  # every method's median time within this of its floor
 STRICT_FLOOR_GOALS = {"blur_ig": 1.2}
 PAIR_SPEEDUP_GOAL = 10.0  # where PAIR calls the model more than once: batching is what saves the time
 SINGLE_CALL_SPEEDUP_GOAL = 1.0  # where PAIR calls it once there is nothing to batch: only not slower
-BLUR_SHARE_GOAL = 0.25  # the blurs must not dominate: a quarter of the method's time at most
 RSS_BOUND_MB = 3000.0  # stated bound on every method's peak at batch_size 32
 
 
@@ -25,7 +24,7 @@ def worst_run_ratio(entry: dict) -> float:
 
 
 def method_goals(entry: dict) -> list[str]:
-    """The lines for one measured row: its floor, any stricter floor goal, PAIR, its blurs."""
+    """The lines for one measured row: its floor, any stricter floor goal, PAIR."""
     name, lines = entry["method"], []
     ratio, kinds = entry["ratio_to_floor"], ", ".join(entry["passes_by_kind"])
     lines.append(
@@ -52,11 +51,6 @@ def method_goals(entry: dict) -> list[str]:
         else:
             goal, text = SINGLE_CALL_SPEEDUP_GOAL, "no slower than PAIR (one call, nothing to batch)"
         lines.append(_line(speedup >= goal, name, f"{text}: {speedup:.1f}x"))
-    if "blur_share" in entry:
-        share = entry["blur_share"]
-        lines.append(
-            _line(share <= BLUR_SHARE_GOAL, name, f"blurs under {BLUR_SHARE_GOAL:.0%} of its time: {share:.1%}")
-        )
     return lines
 
 

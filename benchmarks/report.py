@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .floor import GUIDED, sweep_floor
 from .goals import RSS_BOUND_MB
-from .rows import ROWS_BY_KEY, Row
+from .rows import Row
 
 IG_ERROR_LEVELS = (0.01, 0.02)  # the IG curve's last columns: fewest steps to reach each completeness error
 
@@ -61,9 +61,8 @@ def build_entries(rows: list[Row], reports: dict, per_image: dict) -> list[dict]
             floor_by_kind=floor_detail,
             pair=pair,
         )
-        for extra in ("blur_share", "completeness_error"):
-            if extra in report:
-                entry[extra] = report[extra]
+        if "completeness_error" in report:
+            entry["completeness_error"] = report["completeness_error"]
         guided = next((detail for detail in floor_detail.values() if "own_per_image_ms" in detail), None)
         if guided:  # the floor prices guided passes as plain ones: say what they cost
             entry["guided_pass_vs_plain"] = guided["own_per_image_ms"] / guided["per_image_ms"]
@@ -97,8 +96,6 @@ def main_table(entries: list[dict]) -> str:
     ]
     for entry in entries:
         notes = [pair_note(entry)]
-        if "blur_share" in entry:
-            notes.append(f"blurs {entry['blur_share']:.1%} of the time")
         if "completeness_error" in entry:
             notes.append(f"completeness error {entry['completeness_error']:.2%}")
         if "guided_pass_vs_plain" in entry:
@@ -254,16 +251,6 @@ def markdown(
             if max(peaks) < RSS_BOUND_MB
             else f"At least one method exceeds {RSS_BOUND_MB:.0f} MB at batch_size 32 (highest {max(peaks):.0f} MB)."
         )
-    for entry in entries:
-        if "blur_share" in entry:
-            title = ROWS_BY_KEY[entry["key"]].spec.title
-            parts += [
-                "",
-                f"## {title}",
-                "",
-                f"The blurs (and their derivatives in sigma) take {entry['blur_share']:.1%} of {title}'s time "
-                f'(`extras["blur_seconds"] / seconds`, median over runs).',
-            ]
     if curve:
         parts += [
             "",

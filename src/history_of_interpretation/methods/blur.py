@@ -11,8 +11,6 @@ offers a batched blur with its sigma derivative, hence this module.)
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import tensorflow as tf
 
@@ -47,26 +45,38 @@ def blur_matrices(size: int, sigmas: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return matrices, derivatives
 
 
-def gaussian_blur_with_derivative(image: np.ndarray, sigmas: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Blurred copies (n, H, W, C), their derivatives in sigma, and the seconds spent.
+def blur_operands(image: np.ndarray, sigmas: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """The image as (1, C, H, W) planes, and per sigma its (1, H, H) and (1, W, W) blur matrices and their derivatives.
 
-    The products run in TensorFlow: numpy's BLAS threads would fight the
-    threads TensorFlow keeps spinning after each model call.
+    The arguments of `blurred_with_derivative`, one row of matrices per sigma.
     """
-    started = time.perf_counter()
     height, width, _ = image.shape
     rows, row_derivatives = blur_matrices(height, sigmas)
     cols, col_derivatives = blur_matrices(width, sigmas) if width != height else (rows, row_derivatives)
+    planes = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)[None]
+    return planes, tuple(matrices[:, None] for matrices in (rows, row_derivatives, cols, col_derivatives))
+
+
+def blurred_with_derivative(planes, rows, row_derivatives, cols, col_derivatives):
+    """TensorFlow ops: blurred images (n, H, W, C) and their derivatives in sigma, from `blur_operands`.
+
+    Written in TensorFlow so that Blur IG can trace it into the same compiled
+    call as the gradients (`ModelCalls.path_integral`); numpy's BLAS threads
+    would also fight the threads TensorFlow keeps spinning after each call.
+    """
     # Blur down the columns (rows @ image), then along the rows (@ cols.T), per channel;
     # the product rule gives the derivative. Channels ride along as a batch axis.
-    planes = tf.constant(np.ascontiguousarray(image.transpose(2, 0, 1))[None], tf.float32)  # (1, C, H, W)
-    rows, row_derivatives = tf.constant(rows)[:, None], tf.constant(row_derivatives)[:, None]
-    cols, col_derivatives = tf.constant(cols)[:, None], tf.constant(col_derivatives)[:, None]
     down = tf.matmul(rows, planes)
     blurred = tf.matmul(down, cols, transpose_b=True)
     derivative = tf.matmul(tf.matmul(row_derivatives, planes), cols, transpose_b=True) + tf.matmul(
         down, col_derivatives, transpose_b=True
     )
     to_images = (0, 2, 3, 1)
-    blurred, derivative = tf.transpose(blurred, to_images).numpy(), tf.transpose(derivative, to_images).numpy()
-    return blurred, derivative, time.perf_counter() - started
+    return tf.transpose(blurred, to_images), tf.transpose(derivative, to_images)
+
+
+def gaussian_blur_with_derivative(image: np.ndarray, sigmas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Blurred copies (n, H, W, C) of an (H, W, C) image, one per sigma, and their derivatives in sigma."""
+    planes, matrices = blur_operands(image, np.asarray(sigmas))
+    blurred, derivative = blurred_with_derivative(*(tf.constant(a) for a in (planes, *matrices)))
+    return blurred.numpy(), derivative.numpy()

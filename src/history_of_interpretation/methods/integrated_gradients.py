@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import saliency.core as saliency
 
-from .blur import gaussian_blur_with_derivative
+from .blur import blur_operands, blurred_with_derivative, gaussian_blur_with_derivative
 from .spec import COUNT, NOT_NEGATIVE, PairEquivalent, checked_by_method, method, one_of
 
 PATH_RULES = ("dense_start", "midpoint", "trapezoid", "pair")
@@ -153,27 +153,19 @@ def blur_ig(context, steps: int = 64, max_sigma: float = 50.0, rule: str = "dens
     saliency.core.BlurIG blurs with scipy twice per step and estimates the
     derivative in sigma by a finite difference, which costs more than the
     network; here the blur and its exact derivative in sigma are two small
-    matrix products per axis (see `blur.py`). The sigmas follow a path rule
-    as in `integrated_gradients`: the logit changes fastest at small sigma,
-    where fine detail appears, so "dense_start" crowds the sigmas there.
+    matrix products per axis (see `blur.py`), traced into the same compiled
+    call as the gradients. The sigmas follow a path rule as in
+    `integrated_gradients`: the logit changes fastest at small sigma, where
+    fine detail appears, so "dense_start" crowds the sigmas there.
     """
     calls, target = context.calls, context.target
     fractions, weights = path_weights(steps, rule)
-    sigmas, sigma_weights = fractions * max_sigma, weights * max_sigma
-    total = np.zeros_like(context.x, dtype=np.float64)
-    blur_seconds = 0.0
-    for first in range(0, steps, calls.batch_size):
-        chunk = slice(first, first + calls.batch_size)
-        blurred, derivative, seconds = gaussian_blur_with_derivative(context.x, sigmas[chunk])
-        blur_seconds += seconds
-        gradients = calls.input_gradients(blurred, target)[0]
-        total += np.tensordot(sigma_weights[chunk], gradients * derivative, axes=1)
-    attribution = -total  # the path runs from blurred (large sigma) to sharp (sigma 0)
-    most_blurred, _, seconds = gaussian_blur_with_derivative(context.x, np.array([max_sigma]))
+    planes, matrices = blur_operands(context.x, fractions * max_sigma)
+    # The path runs from blurred (large sigma) to sharp (sigma 0): against the direction of d/dsigma.
+    attribution = -calls.path_integral(blurred_with_derivative, (planes,), matrices, weights * max_sigma, target)
+    most_blurred, _ = gaussian_blur_with_derivative(context.x, np.array([max_sigma]))
     start_logit = calls.logits(most_blurred)[0, target]
-    extras = completeness(attribution, context.logits[target] - start_logit)
-    extras["blur_seconds"] = blur_seconds + seconds
-    return attribution.astype(np.float32), extras
+    return attribution.astype(np.float32), completeness(attribution, context.logits[target] - start_logit)
 
 
 def completeness(attribution: np.ndarray, logit_difference: float) -> dict:
