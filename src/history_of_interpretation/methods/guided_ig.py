@@ -7,9 +7,15 @@ adaptive path instead: at each step it moves only the `fraction` of pixels
 whose gradient is smallest, and no pixel may run ahead of or lag behind the
 straight line by more than `max_dist` of the way.
 
-saliency.core.GuidedIG picks each step from the gradient at the point it has
-reached, so it calls the model one image at a time: its steps cannot be
-batched, and each costs one forward and backward pass at batch size one.
+The path is saliency.core.GuidedIG's own walk. It picks each step from the
+gradient at the point it has reached, so it calls the model one image at a
+time: its steps cannot be batched. saliency.core then sums that same
+gradient times the step (a left Riemann sum, `rule="pair"`), and on a ReLU6
+network that sum is biased: the pixels it moves are the ones whose gradient
+was smallest where the step began, not along the step. Here the default
+`rule="midpoint"` keeps saliency.core's walk but integrates each of its steps
+(the straight chord between two points of the walk) at `points_per_step`
+midpoints, in batches once the walk has passed them.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ import numpy as np
 import saliency.core as saliency
 
 from .integrated_gradients import baseline_image, completeness
-from .spec import COUNT, PairEquivalent, Rule, _finite, checked_by_method, method
+from .spec import COUNT, PairEquivalent, Rule, _finite, checked_by_method, method, one_of
+
+INTEGRATION_RULES = ("midpoint", "pair")
 
 
 def _share_of_the_path(name: str, value):
@@ -58,12 +66,66 @@ def pair_guided_ig(context, call_model_function, steps, fraction, max_dist, base
         )
 
 
+class MidpointIntegral:
+    """The integral of the gradient along a walk's chords, fed the walk one point at a time.
+
+    `call_model_function` is PAIR's contract for the walk: it answers with
+    the gradient at the point reached (one image) and keeps the point; each
+    chord between two kept points is integrated at `points_per_step`
+    evenly spaced midpoints, sent through the network in full batches.
+    """
+
+    def __init__(self, calls, target: int, points_per_step: int):
+        self.calls, self.target = calls, target
+        self.offsets = (np.arange(points_per_step) + 0.5) / points_per_step
+        self.total = 0.0
+        self._points: list[np.ndarray] = []  # the walk's points whose chords are not yet integrated
+
+    def call_model_function(self, images, call_model_args=None, expected_keys=None):
+        """PAIR's model-call contract for the walk: the gradient at the point reached, which is kept."""
+        output = self.calls.call_model_function(images, call_model_args, expected_keys)
+        self.add_point(np.asarray(images[0], dtype=np.float32))
+        return output
+
+    def add_point(self, point: np.ndarray):
+        """The walk's next point; chords are integrated once a batch of midpoints is ready."""
+        self._points.append(point)
+        if (len(self._points) - 1) * len(self.offsets) >= self.calls.batch_size:
+            self._integrate()
+
+    def finish(self, end: np.ndarray) -> np.ndarray:
+        """The integral up to `end` (the photo), per input value."""
+        self.add_point(np.asarray(end, dtype=np.float32))
+        self._integrate()
+        return np.zeros(end.shape) + self.total  # zeros where the photo is the baseline (no walk at all)
+
+    def _integrate(self):
+        chords = np.diff(np.stack(self._points), axis=0)
+        if not len(chords):
+            return
+        starts = np.repeat(np.stack(self._points[:-1]), len(self.offsets), axis=0)
+        steps = np.repeat(chords, len(self.offsets), axis=0)
+        offsets = np.tile(self.offsets, len(chords)).astype(np.float32)
+        gradients = self.calls.input_gradients(starts + offsets[:, None, None, None] * steps, self.target)[0]
+        part = np.einsum("i...,i...->...", gradients.astype(np.float64), steps) / len(self.offsets)
+        self.total = self.total + part
+        self._points = self._points[-1:]
+
+
 PAIR_GUIDED_IG = PairEquivalent(
     "GuidedIG",
     keys=(saliency.base.INPUT_OUTPUT_GRADIENTS,),
     calls=lambda context, settings: settings["steps"],
-    run=lambda context, function, settings: pair_guided_ig(context, function, **settings),
+    run=lambda context, function, settings: pair_guided_ig(
+        context, function, *(settings[name] for name in ("steps", "fraction", "max_dist", "baseline"))
+    ),
+    applies=lambda settings: settings["rule"] == "pair",
 )
+
+
+def _walk_and_midpoints(settings, extras):
+    midpoints = settings["steps"] * settings["points_per_step"] if settings["rule"] == "midpoint" else 0
+    return {"gradient": settings["steps"] + midpoints, "forward": 1}
 
 
 @method(
@@ -76,26 +138,43 @@ PAIR_GUIDED_IG = PairEquivalent(
         "fraction": SHARE_OF_THE_PIXELS,
         "max_dist": SHARE_OF_THE_PATH,
         "baseline": checked_by_method("'black', 'gray', 'white' or an RGB uint8 image"),
+        "rule": one_of(*INTEGRATION_RULES),
+        "points_per_step": COUNT,
     },
-    passes=lambda settings, extras: {"gradient": settings["steps"], "forward": 1},
+    passes=_walk_and_midpoints,
     rgb=True,
     signed=True,
     display="grayscale",
     resolution="pixel",
-    quick={"steps": 4},
+    quick={"steps": 4, "points_per_step": 2},
     pair=PAIR_GUIDED_IG,
     completeness=True,
 )
-def guided_ig(context, steps: int = 200, fraction: float = 0.25, max_dist: float = 0.02, baseline="black"):
+def guided_ig(
+    context,
+    steps: int = 200,
+    fraction: float = 0.25,
+    max_dist: float = 0.02,
+    baseline="black",
+    rule: str = "midpoint",
+    points_per_step: int = 8,
+):
     """Integrate the gradient along an adaptive path that moves the least important pixels first.
 
-    One model call per step, one image each (see the module's docstring),
-    plus one forward pass for the baseline's logit (completeness). The
-    defaults are saliency.core's. On EfficientNet-Lite0 the completeness
-    error is large at them (about 40% on chelsea, 150% on coffee) and no
-    setting tried (200 to 1000 steps, max_dist 0.005 to 1, fraction 0.25 to
-    0.9) closed it on both photos: chapter 11 says why.
+    `steps`, `fraction` and `max_dist` are saliency.core's, with its
+    defaults: one model call per step, one image each (see the module's
+    docstring). `rule="pair"` returns saliency.core's own map; "midpoint"
+    (the default) adds `points_per_step` batched gradients per step. On
+    EfficientNet-Lite0 the completeness error of saliency.core's sum is
+    35-150% on the four sample photos; the midpoints bring it to about 2%
+    (chapter 11). One more forward pass gives the baseline's logit.
     """
-    attribution = pair_guided_ig(context, context.calls.call_model_function, steps, fraction, max_dist, baseline)
-    start_logit = context.calls.logits(baseline_image(context, baseline)[None])[0, context.target]
+    start = baseline_image(context, baseline)
+    if rule == "pair":
+        attribution = pair_guided_ig(context, context.calls.call_model_function, steps, fraction, max_dist, baseline)
+    else:
+        integral = MidpointIntegral(context.calls, context.target, points_per_step)
+        pair_guided_ig(context, integral.call_model_function, steps, fraction, max_dist, baseline)  # its sum unused
+        attribution = integral.finish(context.x)
+    start_logit = context.calls.logits(start[None])[0, context.target]
     return attribution.astype(np.float32), completeness(attribution, context.logits[context.target] - start_logit)
