@@ -167,6 +167,9 @@ def test_guided_ig_midpoints_are_exact_on_a_quadratic_whatever_the_path(toy_imag
     assert result.pass_counts == {"gradient": 6 + 6, "forward": 1}  # the walk, then one midpoint per step
     left_sum = attribute("guided_ig", toy, toy_image, rule="pair", **settings)
     assert np.abs(left_sum.map - exact).max() > 100 * np.abs(result.map - exact).max()
+    # The left sum comes with the midpoints' map, from the same walk.
+    assert result.extras["left_sum_error"] == pytest.approx(left_sum.extras["completeness_error"], rel=1e-4)
+    assert result.extras["left_sum_error"] > 0.01
 
 
 # --- bad input --------------------------------------------------------------------
@@ -261,6 +264,6 @@ def test_guided_ig_is_complete_to_5_percent_on_the_real_model(lite0, photo):
     np.testing.assert_allclose(extras["logit_difference"], difference, rtol=1e-4, atol=1e-4)
     total = float(result.map.sum(dtype=np.float64))
     np.testing.assert_allclose(extras["attribution_sum"], total, rtol=1e-4, atol=1e-4)
-    assert abs(total - difference) / abs(difference) < 0.05
+    assert abs(total - difference) / abs(difference) < 0.05 < extras["left_sum_error"]
     np.testing.assert_allclose(extras["completeness_error"], abs(total - difference) / abs(difference), rtol=1e-3)
     assert result.pass_counts == {"gradient": 200 + 200 * 8, "forward": 1}

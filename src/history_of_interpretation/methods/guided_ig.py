@@ -170,11 +170,14 @@ def guided_ig(
     (chapter 11). One more forward pass gives the baseline's logit.
     """
     start = baseline_image(context, baseline)
+    start_logit = context.calls.logits(start[None])[0, context.target]
+    difference = context.logits[context.target] - start_logit
     if rule == "pair":
         attribution = pair_guided_ig(context, context.calls.call_model_function, steps, fraction, max_dist, baseline)
-    else:
-        integral = MidpointIntegral(context.calls, context.target, points_per_step)
-        pair_guided_ig(context, integral.call_model_function, steps, fraction, max_dist, baseline)  # its sum unused
-        attribution = integral.finish(context.x)
-    start_logit = context.calls.logits(start[None])[0, context.target]
-    return attribution.astype(np.float32), completeness(attribution, context.logits[context.target] - start_logit)
+        return attribution.astype(np.float32), completeness(attribution, difference)
+    integral = MidpointIntegral(context.calls, context.target, points_per_step)
+    left_sum = pair_guided_ig(context, integral.call_model_function, steps, fraction, max_dist, baseline)
+    attribution = integral.finish(context.x)
+    extras = completeness(attribution, difference)
+    extras["left_sum_error"] = completeness(left_sum, difference)["completeness_error"]  # saliency.core's, same walk
+    return attribution.astype(np.float32), extras
