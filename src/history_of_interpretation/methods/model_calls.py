@@ -8,6 +8,7 @@ batches of at most `batch_size` images.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -53,6 +54,7 @@ class ModelCalls:
         self.counts: dict[str, PassCount] = {}
         self._images = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
         self._path_integrals: dict = {}  # path function -> its compiled integral
+        self._counting = threading.Lock()  # a method may call from two threads (Guided IG)
 
     # Each call is traced once, on first use, into a concrete function: calling that
     # skips tf.function's per-call dispatch (a few ms, which a one-pass method feels).
@@ -94,16 +96,20 @@ class ModelCalls:
 
     def _batched(self, kind, function, images, *args):
         images = np.asarray(images, dtype=np.float32)
-        count = self.counts.setdefault(self.kind_prefix + kind, PassCount())
         outputs = []
         for start in range(0, len(images), self.batch_size):
             batch = images[start : start + self.batch_size]
             started = time.perf_counter()
             outputs.append([t.numpy() for t in function(tf.constant(batch), *args)])
-            count.seconds += time.perf_counter() - started
-            count.images += len(batch)
-            count.calls += 1
+            self._count(kind, len(batch), time.perf_counter() - started)
         return [np.concatenate(parts) for parts in zip(*outputs)]
+
+    def _count(self, kind: str, images: int, seconds: float):
+        with self._counting:
+            count = self.counts.setdefault(self.kind_prefix + kind, PassCount())
+            count.images += images
+            count.calls += 1
+            count.seconds += seconds
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         """Forward passes only: (N, classes) logits."""
@@ -137,7 +143,6 @@ class ModelCalls:
         if path not in self._path_integrals:
             self._path_integrals[path] = self._compiled_path_integral(path, shared, per_point)
         function = self._path_integrals[path]
-        count = self.counts.setdefault(self.kind_prefix + "gradient", PassCount())
         shared = [tf.constant(a) for a in shared]
         total = np.zeros(self._images.shape[1:], dtype=np.float64)
         for start in range(0, len(weights), self.batch_size):
@@ -145,9 +150,7 @@ class ModelCalls:
             started = time.perf_counter()
             batch = [tf.constant(a[chunk]) for a in (*per_point, np.asarray(weights, dtype=np.float32))]
             total += function(*shared, *batch, tf.constant(target, tf.int32)).numpy()
-            count.seconds += time.perf_counter() - started
-            count.images += len(batch[-1])
-            count.calls += 1
+            self._count("gradient", len(batch[-1]), time.perf_counter() - started)
         return total
 
     def _compiled_path_integral(self, path, shared, per_point):
