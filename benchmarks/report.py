@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .floor import GUIDED, sweep_floor
 from .goals import RSS_BOUND_MB
-from .rows import Row
+from .rows import ROWS_BY_KEY, Row
 
 IG_ERROR_LEVELS = (0.01, 0.02)  # the IG curve's last columns: fewest steps to reach each completeness error
 
@@ -81,7 +81,11 @@ def pair_note(entry: dict) -> str:
     if "error" in entry:
         return f"failed: {entry['error'].splitlines()[0]}"
     if pair is None:
-        return "no PAIR method"
+        return (
+            "no PAIR method"
+            if ROWS_BY_KEY[entry["key"]].spec.pair is None
+            else "PAIR has no equivalent at these settings"
+        )
     if pair["scaled"]:
         return f"PAIR scaled from {pair['calls_timed']} of {pair['calls_total']} calls"
     return f"PAIR {pair['calls_total']} calls, median of {pair['runs']} run(s)"

@@ -14,7 +14,7 @@ from toy_models import conv_bundle, random_image
 from benchmarks import floor, goals, report
 from benchmarks.children import measure_method, method_counts
 from benchmarks.pair import BudgetedCalls, BudgetSpent, scaled_seconds
-from benchmarks.rows import EXTRA_ROWS, ROWS, Row, all_rows
+from benchmarks.rows import EXTRA_ROWS, ROWS, ROWS_BY_KEY, Row, all_rows
 from history_of_interpretation.methods import METHODS, SPECS
 
 # --- rows ----------------------------------------------------------------------
@@ -141,6 +141,15 @@ def test_entries_and_the_main_table_from_a_report():
         "| smoothgrad | 10 | 0.600 | 0.500 | 1.20 | 75% | 7.20 | 12.0 | 900 | PAIR 10 calls, median of 2 run(s) |",
         "| blur_ig | – | – | – | – | – | – | – | – | failed: not run |",
     ]
+
+
+def test_the_pair_note_tells_a_method_without_pair_from_settings_pair_has_no_equivalent_for():
+    assert report.pair_note({"key": "lime", "pair": None}) == "no PAIR method"
+    assert report.pair_note({"key": "guided_ig", "pair": None}) == "PAIR has no equivalent at these settings"
+    pair_row = next(row for row in EXTRA_ROWS if row.key == "guided_ig_pair")
+    assert SPECS["guided_ig"].pair.applies(pair_row.params) and not SPECS["guided_ig"].pair.applies(
+        ROWS_BY_KEY["guided_ig"].params
+    )
 
 
 def test_the_pass_time_table_marks_each_kinds_best_batch():
