@@ -48,11 +48,12 @@ def grad_cam_plus_plus(context):
     values, gradients = (
         array[0].astype(np.float64) for array in context.calls.layer_gradients(context.x[None], context.target)
     )
-    squared = gradients**2
-    denominator = 2 * squared + values.sum(axis=(0, 1)) * gradients**3
+    # Products rather than powers: numpy's float power takes 20 times as long, more than the map's other work.
+    squared = gradients * gradients
+    denominator = squared * (2 + values.sum(axis=(0, 1)) * gradients)
     alpha = np.divide(squared, denominator, out=np.zeros_like(squared), where=denominator != 0)
-    weights = np.sum(alpha * np.maximum(gradients, 0), axis=(0, 1))
-    cam = np.einsum("hwc,c->hw", values, weights)
+    weights = np.einsum("hwc,hwc->c", alpha, np.maximum(gradients, 0))
+    cam = values @ weights
     return layer_map_to_image(cam, context.x.shape[:2]), {"weights": weights.astype(np.float32)}
 
 
