@@ -6,6 +6,8 @@ declared method is held to them without an edit here.
 
 from __future__ import annotations
 
+from .rows import ROWS_BY_KEY
+
 FLOOR_RATIO_GOAL = 1.3  # every method's median time within this of its floor
 # Stricter floor goals, met by every timed run, not only the median.
 STRICT_FLOOR_GOALS = {"blur_ig": 1.2}
@@ -58,8 +60,11 @@ def goals(entries: list[dict], baseline_mb: float) -> list[str]:
     """PASS/MISS for each goal, row by row, then memory; SKIP for a row that was not measured."""
     lines = []
     for entry in entries:
+        reference = ROWS_BY_KEY[entry["key"]].reference
         if entry["seconds"] is None:
             lines.append(f"SKIP  {entry['method']}: not measured ({entry.get('error', 'not run').splitlines()[0]})")
+        elif reference:
+            lines.append(f"NOTE  {entry['method']}: for comparison, held to no goal ({reference})")
         else:
             lines += method_goals(entry)
     peaks = [entry["peak_rss_mb"] for entry in entries if entry["peak_rss_mb"] is not None]

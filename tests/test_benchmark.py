@@ -200,6 +200,16 @@ def test_goals_miss_a_slow_method_and_blur_ig_when_any_run_passes_1_2x():
     ]
 
 
+def test_a_reference_row_is_noted_and_held_to_no_goal():
+    row = ROWS_BY_KEY["guided_ig_pair"]
+    slow = _report(seconds=(1.5, 1.5, 1.5), pair=PAIR_10_CALLS)  # 3x its floor, slower than PAIR's 10 calls
+    entries = report.build_entries([row], {row.key: slow}, SWEEP)
+    assert goals.goals(entries, baseline_mb=700)[0] == (
+        "NOTE  guided_ig (PAIR's sum): for comparison, held to no goal (saliency.core's walk alone: "
+        "one image per call by design, so neither batching goal applies)"
+    )
+
+
 # --- one child measurement, on a toy --------------------------------------------------
 
 

@@ -172,6 +172,16 @@ def test_guided_ig_midpoints_are_exact_on_a_quadratic_whatever_the_path(toy_imag
     assert result.extras["left_sum_error"] > 0.01
 
 
+def test_guided_ig_midpoints_do_not_depend_on_batching_or_on_thread_timing(toy, toy_image):
+    """The worker thread's batches are summed in the order the walk sent them: reruns are bit for bit equal."""
+    settings = {"target": TARGET, "steps": 9, "points_per_step": 3}
+    small = attribute("guided_ig", toy, toy_image, batch_size=2, **settings)
+    large = attribute("guided_ig", toy, toy_image, batch_size=32, **settings)
+    np.testing.assert_allclose(small.map, large.map, rtol=1e-4, atol=1e-6 * np.abs(large.map).max())
+    assert small.pass_counts == large.pass_counts == {"gradient": 9 + 27, "forward": 1}
+    np.testing.assert_array_equal(attribute("guided_ig", toy, toy_image, batch_size=2, **settings).map, small.map)
+
+
 # --- bad input --------------------------------------------------------------------
 
 
