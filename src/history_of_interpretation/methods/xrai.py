@@ -199,8 +199,15 @@ def xrai(context, steps: int = 100, algorithm: str = "full"):
         segmenting = worker.submit(_timed_segments, context.x)
         attribution = xrai_integrated_gradients(context, steps)
         segments, segmentation_seconds = segmenting.result()
+    # Given the attribution and the segments, saliency.core only ranks: it calls no model.
     output = pair_xrai(
-        context, None, steps, algorithm, segments=segments, xrai_class=_XRAI, base_attribution=attribution
+        context,
+        call_model_function=None,
+        steps=steps,
+        algorithm=algorithm,
+        segments=segments,
+        xrai_class=_XRAI,
+        base_attribution=attribution,
     )
     return output.attribution_mask.astype(np.float32), {
         "ranks": output.segments,
