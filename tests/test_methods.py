@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from skimage.transform import resize
+from threadpoolctl import threadpool_info
 from toy_models import conv_bundle, input_gradient, polynomial_bundle, random_image, region_bundle
 
 from history_of_interpretation import load_image, side_by_side
@@ -346,6 +349,24 @@ def test_dense_start_points_crowd_near_the_baseline():
     assert np.all(np.diff(points) > 0) and 0 < points[0] and points[-1] < 1
     assert np.sum(points < 0.1) > 16 * 0.1 * 3  # several times more points near alpha = 0 than even spacing
     assert np.all(weights > 0)
+
+
+def test_methods_run_with_blas_on_one_thread_and_the_setting_is_restored(toy, toy_image, monkeypatch):
+    # numpy's BLAS threads, left spinning after a product, would take the cores TensorFlow's next call needs.
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    seen = []
+
+    def probe(context):
+        seen.extend(blas_threads())
+        return np.zeros((SIZE, SIZE), np.float32), {}
+
+    before = blas_threads()
+    monkeypatch.setitem(SPECS, "grad_cam", dataclasses.replace(SPECS["grad_cam"], function=probe))
+    attribute("grad_cam", toy, toy_image)
+    assert seen and set(seen) == {1}
+    assert blas_threads() == before
 
 
 # --- the real model -------------------------------------------------------------
