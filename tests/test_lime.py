@@ -9,7 +9,8 @@ from lime import lime_image
 from toy_models import conv_bundle, function_bundle
 
 from history_of_interpretation.methods import attribute
-from history_of_interpretation.methods.lime_method import COMPACTNESS, BatchedLimeImageExplainer
+from history_of_interpretation.methods.lime_method import COMPACTNESS, BatchedLimeImageExplainer, switched_superpixels
+from history_of_interpretation.methods.model_calls import ModelCalls
 from history_of_interpretation.methods.occlusion import superpixel_segments
 
 SIZE = 32
@@ -46,29 +47,34 @@ def test_the_superpixel_the_model_looks_at_gets_the_largest_weight(photo, superp
     np.testing.assert_array_equal(result.map, weights[superpixels].astype(np.float32))
 
 
-def test_the_batched_perturbations_are_the_packages_own(photo, superpixels):
-    # The same draws, the same perturbed photos in the same order, the same outputs, as lime's loop.
-    fudged = np.zeros_like(photo)
-    seen = {"package": [], "batched": []}
+def test_the_draw_and_the_photos_built_in_the_compiled_call_are_the_packages_own(photo, superpixels):
+    # lime's own loop builds each perturbed photo and hands it to the classifier. Here the
+    # same draw goes to the model calls as switches, and a model whose logits are its input
+    # pixels shows the photos built inside the compiled call.
+    fudged = np.random.default_rng(3).integers(0, 256, photo.shape).astype(np.uint8)
+    built_by_package = []
 
-    def recorder(name):
-        def classifier_fn(images):
-            seen[name].append(images.copy())
-            return images.reshape(len(images), -1)[:, :5].astype(np.float64)
+    def recorder(images):
+        built_by_package.append(images.copy())
+        return np.zeros((len(images), 2))
 
-        return classifier_fn
-
-    package = lime_image.LimeImageExplainer(random_state=7).data_labels(
-        photo, fudged, superpixels, recorder("package"), 45, batch_size=10
+    package_switches, _ = lime_image.LimeImageExplainer(random_state=7).data_labels(
+        photo, fudged, superpixels, recorder, 45, batch_size=10
     )
-    batched = BatchedLimeImageExplainer(random_state=7).data_labels(
-        photo, fudged, superpixels, recorder("batched"), 45, batch_size=10
+    pixels = keras.Sequential([keras.Input((SIZE, SIZE, 3)), keras.layers.Flatten()])
+    calls = ModelCalls(pixels, batch_size=10)
+
+    def classifier_fn(image, fudged_image, segments, switches):
+        shared = (image.astype(np.float32), fudged_image.astype(np.float32), segments)
+        return calls.perturbed_logits(switched_superpixels, shared, (switches,))
+
+    switches, built = BatchedLimeImageExplainer(random_state=7).data_labels(
+        photo, fudged, superpixels, classifier_fn, 45
     )
-    for ours, theirs in zip(batched, package):
-        np.testing.assert_array_equal(ours, theirs)
-    assert [len(b) for b in seen["batched"]] == [len(b) for b in seen["package"]] == [10, 10, 10, 10, 5]
-    np.testing.assert_array_equal(np.concatenate(seen["batched"]), np.concatenate(seen["package"]))
-    np.testing.assert_array_equal(seen["batched"][0][0], photo)  # the first sample is the photo itself
+    np.testing.assert_array_equal(switches, package_switches)
+    np.testing.assert_array_equal(built.reshape(-1, SIZE, SIZE, 3), np.concatenate(built_by_package))
+    np.testing.assert_array_equal(built[0].reshape(photo.shape), photo)  # the first sample is the photo itself
+    assert (calls.counts["forward"].images, calls.counts["forward"].calls) == (45, 5)
 
 
 def test_same_seed_same_map_bit_for_bit_and_another_seed_another_map(photo):

@@ -454,6 +454,23 @@ def test_model_calls_count_images_and_compiled_calls_per_kind(toy, toy_image):
     assert calls.passes == 9
 
 
+def scaled_copies(image, factors):
+    """TensorFlow ops: the image times the first factor of each row (the other columns are ignored)."""
+    return image[None] * factors[:, :1, None, None]
+
+
+def test_perturbed_logits_are_the_logits_of_the_images_built_in_the_call(toy, toy_image):
+    calls = ModelCalls(toy.model, batch_size=2)
+    x = toy.preprocess(toy_image)
+    factors = np.array([0.0, 0.5, 1.0, 2.0, -1.0], np.float32)
+    expected = calls.logits(factors[:, None, None, None] * x[None])
+    # Rows of one width, then of another (LIME's superpixel count varies from photo to photo).
+    for width in (1, 3):
+        rows = np.repeat(factors[:, None], width, axis=1)
+        np.testing.assert_allclose(calls.perturbed_logits(scaled_copies, (x,), (rows,)), expected, rtol=1e-5, atol=1e-5)
+    assert (calls.counts["forward"].images, calls.counts["forward"].calls) == (15, 9)
+
+
 # PAIR's occlusion asks for output values, which ModelCalls' PAIR contract does not serve
 # (the benchmark's eager one does).
 GRADIENT_PAIR_METHODS = [name for name in METHODS if SPECS[name].pair is not None and name != "loo_grid"]

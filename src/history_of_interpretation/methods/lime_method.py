@@ -11,6 +11,7 @@ called `lime.py`: that would shadow the package.)
 from __future__ import annotations
 
 import numpy as np
+import tensorflow as tf
 from lime import lime_image
 
 from ..models import softmax
@@ -20,26 +21,38 @@ from .spec import COUNT, SEED, method
 COMPACTNESS = 10.0  # SLIC's, as leave-one-out's superpixels: the two maps share their regions
 
 
+def switched_superpixels(image, fudged_image, segments, switches):
+    """TensorFlow ops: one photo per row of `switches` (N, superpixels), each superpixel switched off (0)
+    showing `fudged_image` there, as lime's `data_labels` builds them.
+
+    Traced into the compiled forward call (`ModelCalls.perturbed_logits`), so
+    that only the switches cross into TensorFlow, not 32 built photos a batch.
+    """
+    hidden = tf.gather(switches, segments, axis=1) == 0  # (N, H, W)
+    return tf.where(hidden[..., None], fudged_image, image)
+
+
 class BatchedLimeImageExplainer(lime_image.LimeImageExplainer):
-    """The package's explainer, with its perturbed photos built a batch at a time.
+    """The package's explainer, with its perturbed photos built inside the model's compiled call.
 
     lime 0.2.0.1's `data_labels` builds each perturbed photo in a Python loop
-    over its hidden superpixels (6 ms a photo measured here on a busy machine,
-    comparable to the forward pass) and always draws a progress bar. This override makes
-    the same draw from the same generator and the same photos, one array
-    operation per batch; tests/test_lime.py checks it against the package's loop.
+    over its hidden superpixels (6 ms a photo, comparable to the forward
+    pass) and always draws a progress bar. This override makes the same draw
+    from the same generator and hands all the switches at once to
+    `classifier_fn(image, fudged_image, segments, switches)`, which builds
+    the photos with `switched_superpixels` and returns their probabilities;
+    tests/test_lime.py checks the draw and the photos against the package's loop.
     """
 
     def data_labels(self, image, fudged_image, segments, classifier_fn, num_samples, batch_size=10):
-        """(on/off per superpixel for each sample, the classifier's output for each sample)."""
+        """(on/off per superpixel for each sample, the classifier's output for each sample).
+
+        `batch_size` is the package's; the model calls batch by their own.
+        """
         n_features = np.unique(segments).shape[0]
-        data = self.random_state.randint(0, 2, num_samples * n_features).reshape((num_samples, n_features))
-        data[0, :] = 1  # as the package: the first sample is the photo itself
-        labels = []
-        for start in range(0, num_samples, batch_size):
-            hidden = (data[start : start + batch_size] == 0)[:, segments]
-            labels.append(classifier_fn(np.where(hidden[..., None], fudged_image, image)))
-        return data, np.concatenate(labels)
+        switches = self.random_state.randint(0, 2, num_samples * n_features).reshape((num_samples, n_features))
+        switches[0, :] = 1  # as the package: the first sample is the photo itself
+        return switches, classifier_fn(image, fudged_image, segments, switches)
 
 
 @method(
@@ -65,8 +78,10 @@ def lime(context, samples: int = 1000, segments: int = 50, seed: int = 0):
     same seed gives the same map. Each pixel gets its superpixel's weight.
     """
 
-    def classifier_fn(images: np.ndarray) -> np.ndarray:
-        return softmax(context.calls.logits(context.bundle.preprocess(images)))
+    def classifier_fn(image, fudged_image, segments, switches) -> np.ndarray:
+        # Selecting pixels commutes with the bundle's per-pixel preprocessing: preprocess the two photos once.
+        shared = (context.bundle.preprocess(image), context.bundle.preprocess(fudged_image), segments)
+        return softmax(context.calls.perturbed_logits(switched_superpixels, shared, (switches,)))
 
     explainer = BatchedLimeImageExplainer(random_state=seed, feature_selection="none")
     explanation = explainer.explain_instance(
@@ -75,7 +90,6 @@ def lime(context, samples: int = 1000, segments: int = 50, seed: int = 0):
         labels=(context.target,),
         top_labels=None,
         num_samples=samples,
-        batch_size=context.batch_size,
         random_seed=seed,
         segmentation_fn=lambda image: superpixel_segments(image, segments, COMPACTNESS),
     )

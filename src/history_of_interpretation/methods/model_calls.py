@@ -53,7 +53,7 @@ class ModelCalls:
         self.kind_prefix = kind_prefix
         self.counts: dict[str, PassCount] = {}
         self._images = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
-        self._path_integrals: dict = {}  # path function -> its compiled integral
+        self._traced: dict = {}  # (kind, TensorFlow function) -> its compiled call
         self._counting = threading.Lock()  # a method may call from two threads (Guided IG)
 
     # Each call is traced once, on first use, into a concrete function: calling that
@@ -138,35 +138,56 @@ class ModelCalls:
         TensorFlow: no copy out and back per batch, no numpy product after.
         Counted as gradient passes, one per point.
         """
-        shared = [np.asarray(a, dtype=np.float32) for a in shared]
-        per_point = [np.asarray(a, dtype=np.float32) for a in per_point]
-        if path not in self._path_integrals:
-            self._path_integrals[path] = self._compiled_path_integral(path, shared, per_point)
-        function = self._path_integrals[path]
-        shared = [tf.constant(a) for a in shared]
-        total = np.zeros(self._images.shape[1:], dtype=np.float64)
-        for start in range(0, len(weights), self.batch_size):
-            chunk = slice(start, start + self.batch_size)
-            started = time.perf_counter()
-            batch = [tf.constant(a[chunk]) for a in (*per_point, np.asarray(weights, dtype=np.float32))]
-            total += function(*shared, *batch, tf.constant(target, tf.int32)).numpy()
-            self._count("gradient", len(batch[-1]), time.perf_counter() - started)
-        return total
 
-    def _compiled_path_integral(self, path, shared, per_point):
         def integral(*arguments):
             *path_arguments, weights, target = arguments
             points, directions = path(*path_arguments)
             gradients, _ = self._input_gradients(points, target)
             return tf.tensordot(weights, gradients * directions, axes=1)
 
-        specs = (
-            *(tf.TensorSpec(a.shape, tf.float32) for a in shared),
-            *(tf.TensorSpec([None, *a.shape[1:]], tf.float32) for a in per_point),
-            tf.TensorSpec([None], tf.float32),
-            _TARGET,
-        )
-        return tf.function(integral).get_concrete_function(*specs)
+        shared, per_point = _inputs(shared), _inputs((*per_point, weights))
+        specs = (*_fixed(shared), *(tf.TensorSpec([None, *a.shape[1:]], a.dtype) for a in per_point), _TARGET)
+        function = self._compiled(("integral", path), integral, specs)
+        parts = self._over_batches("gradient", function, shared, per_point, tf.constant(target, tf.int32))
+        return sum(parts, np.zeros(parts[0].shape, dtype=np.float64))
+
+    def perturbed_logits(self, perturb, shared, per_image) -> np.ndarray:
+        """Logits (N, classes) of the images that `perturb(*shared, *per_image)` builds inside the compiled call.
+
+        For methods that send many variants of one photo through the network
+        (LIME): each batch sends into TensorFlow only what varies per image
+        (a row of on/off switches, say), not a batch of photos built in numpy
+        and copied in. `perturb` is TensorFlow code returning the images
+        (N, H, W, C) in model input space; `per_image` arrays have one row per
+        image, and their other sizes may change from call to call (no
+        retracing); `shared` ones are the same for all. Integer arrays go in
+        as int32 (indices), the others as float32. Counted as forward passes.
+        """
+
+        def logits(*arguments):
+            return self.model(perturb(*arguments), training=False)
+
+        shared, per_image = _inputs(shared), _inputs(per_image)
+        specs = (*_fixed(shared), *(tf.TensorSpec([None] * a.ndim, a.dtype) for a in per_image))
+        function = self._compiled(("perturbed", perturb), logits, specs)
+        return np.concatenate(self._over_batches("forward", function, shared, per_image))
+
+    def _compiled(self, key, body, specs):
+        # Traced once per (kind, TensorFlow function) into a concrete function, as the calls above.
+        if key not in self._traced:
+            self._traced[key] = tf.function(body).get_concrete_function(*specs)
+        return self._traced[key]
+
+    def _over_batches(self, kind, function, shared, per_item, *extra) -> list[np.ndarray]:
+        """`function(*shared, *batch of each per_item array, *extra)` per batch, counted; the outputs as numpy."""
+        shared = [tf.constant(a) for a in shared]
+        outputs = []
+        for start in range(0, len(per_item[0]), self.batch_size):
+            started = time.perf_counter()
+            batch = [tf.constant(a[start : start + self.batch_size]) for a in per_item]
+            outputs.append(function(*shared, *batch, *extra).numpy())
+            self._count(kind, len(batch[0]), time.perf_counter() - started)
+        return outputs
 
     def call_model_function(self, images, call_model_args=None, expected_keys=None):
         """PAIR saliency's model-call contract, on the compiled batched calls."""
@@ -179,3 +200,14 @@ class ModelCalls:
             output[saliency.base.CONVOLUTION_LAYER_VALUES] = values
             output[saliency.base.CONVOLUTION_OUTPUT_GRADIENTS] = gradients
         return output
+
+
+def _inputs(arrays) -> list[np.ndarray]:
+    """Arrays as a compiled call takes them: integers as int32 (indices), everything else as float32."""
+    arrays = [np.asarray(a) for a in arrays]
+    return [a.astype(np.int32 if np.issubdtype(a.dtype, np.integer) else np.float32, copy=False) for a in arrays]
+
+
+def _fixed(arrays) -> list[tf.TensorSpec]:
+    """Specs of arrays whose shapes the trace may rely on (the photo's, say)."""
+    return [tf.TensorSpec(a.shape, a.dtype) for a in arrays]
