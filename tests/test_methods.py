@@ -7,6 +7,7 @@ import dataclasses
 import keras
 import numpy as np
 import pytest
+import saliency.core as saliency
 import tensorflow as tf
 from skimage.transform import resize
 from threadpoolctl import threadpool_info
@@ -391,6 +392,12 @@ def test_grad_cam_agrees_with_an_independent_computation(lite0):
     np.testing.assert_allclose(result.map, cam, atol=1e-4)
     assert np.corrcoef(result.map.ravel(), cam.ravel())[0, 1] > 0.999
     assert 0.9 < result.map.max() <= 1.0  # scaled to max 1 before bilinear upsampling
+    # and what saliency.core's GradCam returns, to float rounding (the sum over channels in another order)
+    calls = ModelCalls(lite0.model, lite0.gradcam_layer)
+    pair = saliency.GradCam().GetMask(
+        x[0].numpy(), calls.call_model_function, {"target": result.target}, should_resize=True, three_dims=False
+    )
+    np.testing.assert_allclose(result.map, pair, atol=1e-6)
 
 
 @pytest.fixture(scope="module")

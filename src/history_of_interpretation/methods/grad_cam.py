@@ -69,11 +69,14 @@ def layer_map_to_image(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     in_article=True,
 )
 def grad_cam(context):
-    """Class activation of the Grad-CAM layer, ReLU'd, scaled to max 1, upsampled."""
-    cam = saliency.GradCam().GetMask(
-        context.x, context.calls.call_model_function, context.call_args, should_resize=True, three_dims=False
-    )
-    return cam.astype(np.float32), {}
+    """Class activation of the Grad-CAM layer, ReLU'd, scaled to max 1, upsampled.
+
+    The map of saliency.core's `GradCam.GetMask(should_resize=True)` (tests
+    check they agree), computed here: PAIR weighs the layer's channels in a
+    Python loop, 2 ms for EfficientNet's 1280, a fifth of the one pass.
+    """
+    values, gradients = (array[0] for array in context.calls.layer_gradients(context.x[None], context.target))
+    return layer_map_to_image(values @ gradients.mean(axis=(0, 1)), context.x.shape[:2]), {}
 
 
 @method(
