@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import saliency.core as saliency
 import tensorflow as tf
+from skimage.morphology import dilation, disk
 from toy_models import conv_bundle, polynomial_bundle, random_image, region_bundle
 
 from history_of_interpretation import load_image
 from history_of_interpretation.evaluation import total_variation
 from history_of_interpretation.methods import attribute
-from history_of_interpretation.methods.xrai import felzenszwalb_segments, ranked_regions
+from history_of_interpretation.methods.xrai import dilated, felzenszwalb_segments, ranked_regions, xrai_segments
 from history_of_interpretation.regions import masked_photo, top_fraction_mask
 
 SIZE = 16
@@ -79,6 +80,29 @@ def test_guided_ig_is_pairs_guided_ig(toy, toy_image, settings):
     np.testing.assert_allclose(result.map, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
     # One image per call: the adaptive path needs each gradient before it can take the next step.
     assert result.pass_counts == {"gradient": 20, "forward": 1}
+
+
+@pytest.mark.parametrize("photo", ["chelsea", "rocket"])
+def test_xrai_segments_are_pairs_mask_for_mask(photo):
+    image = load_image(photo, 224).astype(np.float32)
+    ours, pairs = xrai_segments(image), felzenszwalb_segments(image)
+    assert len(ours) == len(pairs) > 100
+    for mine, theirs in zip(ours, pairs):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_dilating_on_the_bounding_box_is_dilating_the_whole_mask():
+    # Masks at the corners and edges (where the widened box is cut by the border), inside, empty and full.
+    shape, radius = (40, 30), 5
+    blobs = np.random.default_rng(4).random(shape) < 0.05
+    windows = [(slice(0, 3), slice(0, 2)), (slice(35, 40), slice(27, 30)), (slice(10, 25), slice(8, 14)), (0, 29)]
+    masks = [np.zeros(shape, bool), np.ones(shape, bool), blobs]
+    for window in windows:
+        mask = np.zeros(shape, bool)
+        mask[window] = True
+        masks.append(mask)
+    for mask in masks:
+        np.testing.assert_array_equal(dilated(mask, radius), dilation(mask, footprint=disk(radius)))
 
 
 @pytest.mark.parametrize("integer_segments", [True, False])
