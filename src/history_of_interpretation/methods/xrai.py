@@ -11,12 +11,14 @@ claimed it, so ranking the map's values ranks the regions: the top 10% of
 the map is the part of the photo that matters most.
 
 The map is saliency.core.XRAI's own, with its integrated gradients batched
-through the project's compiled calls. Only its "full" ranking loop is
-replaced (`ranked_regions`): saliency.core rescans every remaining segment's
-pixels at every step, which on a 224-pixel photo (about 300 segments) takes
-longer than all the network passes; here each segment's count and sum of
-unclaimed attribution are kept and updated by the pixels each step claims,
-which picks the same segments in the same order.
+through the project's compiled calls. Two slow parts are redone, with the
+same results: its "full" ranking loop (`ranked_regions`) rescans every
+remaining segment's pixels at every step, which on a 224-pixel photo (about
+300 segments) takes longer than all the network passes; here each segment's
+count and sum of unclaimed attribution are kept and updated by the pixels
+each step claims, which picks the same segments in the same order. And it
+dilates each segment's whole mask; `dilated` works on the segment's
+bounding box (segmentation 1.0 s -> 0.3 s, the same masks).
 """
 
 from __future__ import annotations
