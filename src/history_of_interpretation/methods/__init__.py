@@ -49,12 +49,18 @@ SPECS: dict[str, MethodSpec] = {
 }
 METHODS = tuple(SPECS)
 
-# During a compiled call TensorFlow's threads use every core. numpy's BLAS (OpenBLAS) starts
-# threads of its own for a large product and leaves them spinning for a while afterwards,
-# taking those cores from the next compiled call: RISE's forward calls ran 25% slower after
-# each batch's tensordot. So methods run with BLAS on one thread (their products are small).
-# Made after the method modules have loaded numpy's and scipy's BLAS.
-_BLAS = ThreadpoolController()
+
+@lru_cache(maxsize=1)
+def _blas() -> ThreadpoolController:
+    """The BLAS libraries loaded by the first attribution (numpy's, scipy's, any the model brought).
+
+    During a compiled call TensorFlow's threads use every core. numpy's BLAS
+    (OpenBLAS) starts threads of its own for a large product and leaves them
+    spinning for a while afterwards, taking those cores from the next
+    compiled call: RISE's forward calls ran 25% slower after each batch's
+    tensordot. So methods run with BLAS on one thread (their products are small).
+    """
+    return ThreadpoolController()
 
 
 @dataclass
@@ -159,8 +165,9 @@ def attribute(
     batch_size = COUNT("batch_size", batch_size)
     image = _checked_image(image, bundle.input_size)
     context = Context(bundle, image, None if target is None else class_index(target), batch_size)
+    blas = _blas()
     started = time.perf_counter()
-    with _BLAS.limit(limits=1, user_api="blas"):
+    with blas.limit(limits=1, user_api="blas"):
         attribution, extras = declared.function(context, **settings)
     seconds = time.perf_counter() - started
     return AttributionResult(

@@ -61,8 +61,7 @@ def blurred_with_derivative(planes, rows, row_derivatives, cols, col_derivatives
     """TensorFlow ops: blurred images (n, H, W, C) and their derivatives in sigma, from `blur_operands`.
 
     Written in TensorFlow so that Blur IG can trace it into the same compiled
-    call as the gradients (`ModelCalls.path_integral`); numpy's BLAS threads
-    would also fight the threads TensorFlow keeps spinning after each call.
+    call as the gradients (`ModelCalls.path_integral`).
     """
     # Blur down the columns (rows @ image), then along the rows (@ cols.T), per channel;
     # the product rule gives the derivative. Channels ride along as a batch axis.
