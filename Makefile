@@ -24,22 +24,22 @@ IMAGES ?=
 METHODS ?=
 METRICS ?=
 
-SOURCES := $(wildcard src/history_of_interpretation/*.py src/history_of_interpretation/*/*.py) data/samples.json
+SOURCES := $(wildcard src/history_of_interpretation/*.py src/history_of_interpretation/*/*.py src/coursetools/*.py) data/samples.json
 
 # Each chapter's figures are the targets of its notebook: `make` reruns exactly
 # the chapters whose notebook or helpers changed. The run rewrites the executed
 # notebook, so the figures are touched after it to stay newer.
 define chapter
 $(2) &: notebooks/$(1).ipynb $(SOURCES) | $(READY)
-	@$(BIN)/python -m history_of_interpretation.series --notebook notebooks/$(1).ipynb
+	@$(BIN)/python -m coursetools.series --notebook notebooks/$(1).ipynb
 	@touch $(2)
 FIGURES += $(2)
 endef
 # The chapter list lives in notebooks/chapters.toml; this file of rules is made from it.
 CHAPTER_RULES := build/chapters.mk
-$(CHAPTER_RULES): notebooks/chapters.toml src/history_of_interpretation/chapters.py
+$(CHAPTER_RULES): notebooks/chapters.toml src/coursetools/chapters.py
 	@mkdir -p $(@D)
-	@$(PYTHON) src/history_of_interpretation/chapters.py makefile > $@.tmp && mv $@.tmp $@
+	@$(PYTHON) src/coursetools/chapters.py makefile > $@.tmp && mv $@.tmp $@
 include $(CHAPTER_RULES)
 
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -65,14 +65,14 @@ $(READY): requirements.txt pyproject.toml
 lock: $(READY) ## recompile requirements.txt and environment.yml from requirements.in, for every platform
 	$(UV) pip compile --quiet --universal --python-version 3.11 --custom-compile-command "make lock" \
 		requirements.in -o requirements.txt
-	$(BIN)/python src/history_of_interpretation/lock.py environment-yml > environment.yml.tmp
+	$(BIN)/python src/coursetools/lock.py environment-yml > environment.yml.tmp
 	mv environment.yml.tmp environment.yml
 
 ifeq ($(strip $(IMAGE)$(MODEL)$(OUT)$(CHAPTERS)),)
 figures: $(FIGURES) ## run every notebook with papermill and write figures/
 else
 figures: $(READY) ## (with IMAGE=, MODEL=, OUT=) rerun the series on your image into OUT
-	$(BIN)/python -m history_of_interpretation.series --image "$(IMAGE)" --model "$(MODEL)" --out "$(OUT)" --chapters "$(CHAPTERS)"
+	$(BIN)/python -m coursetools.series --image "$(IMAGE)" --model "$(MODEL)" --out "$(OUT)" --chapters "$(CHAPTERS)"
 endif
 
 test: $(READY) ## run the unit tests, every notebook under nbval, and the browser tests of the report and the app
@@ -88,26 +88,26 @@ lint: $(READY) ## check the house rules: ruff's lint rules and formatting (pypro
 # out: the figure comparison (it reruns every chapter) and the lock's platform check (make
 # test runs both), the one test that calls make (it builds .venv, not this environment), and
 # the browser tests of the report and the app (a Colab reader opens neither in a browser here).
-$(COLAB_READY): colab-runtime.txt requirements-colab.txt pyproject.toml src/history_of_interpretation/colab.py | $(READY)
+$(COLAB_READY): colab-runtime.txt requirements-colab.txt pyproject.toml src/coursetools/colab.py | $(READY)
 	rm -rf $(COLAB_VENV)
-	python=$$($(BIN)/python src/history_of_interpretation/colab.py find-python) && $$python -m venv $(COLAB_VENV)
-	$(BIN)/python src/history_of_interpretation/colab.py runtime-requirements > $(COLAB_VENV)/runtime.txt
+	python=$$($(BIN)/python src/coursetools/colab.py find-python) && $$python -m venv $(COLAB_VENV)
+	$(BIN)/python src/coursetools/colab.py runtime-requirements > $(COLAB_VENV)/runtime.txt
 	$(UV) pip install --quiet --python $(COLAB_VENV)/bin/python -r $(COLAB_VENV)/runtime.txt
-	$(COLAB_VENV)/bin/python src/history_of_interpretation/colab.py install
+	$(COLAB_VENV)/bin/python src/coursetools/colab.py install
 	touch $@
 
 test-colab: $(COLAB_READY) ## the unit tests and one chapter in Colab's runtime (Python 3.13, TensorFlow 2.20)
 	HISTORY_OF_INTERPRETATION_RUNTIME=colab $(COLAB_VENV)/bin/python -m pytest tests $(COLAB_CHAPTER) \
-		--ignore tests/test_figures.py --ignore tests/test_platforms.py \
-		--ignore tests/test_report.py --ignore tests/test_book.py --ignore tests/test_app.py \
-		--deselect tests/test_series.py::test_make_reports_a_missing_image_before_running_notebooks
+		--ignore tests/course/test_figures.py --ignore tests/course/test_platforms.py \
+		--ignore tests/course/test_report.py --ignore tests/course/test_book.py --ignore tests/app/test_app.py \
+		--deselect tests/course/test_series.py::test_make_reports_a_missing_image_before_running_notebooks
 
 bench: $(READY) ## time every method, and chapter 12's deletion/insertion curves, against their floors
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/curves.py
 
 evaluate: $(READY) ## (IMAGES=, OUT=, MODEL=, METHODS=) sanity checks and faithfulness on your photos into OUT
-	$(BIN)/python -m history_of_interpretation.evaluate_photos --images "$(IMAGES)" --out "$(OUT)" \
+	$(BIN)/python -m history_of_interpretation.evaluation --images "$(IMAGES)" --out "$(OUT)" \
 		--model "$(MODEL)" --methods "$(METHODS)" --metrics "$(METRICS)"
 
 clean-venv: ## remove .venv
@@ -136,13 +136,13 @@ browser: ## install headless Chromium and its driver from Debian (apt-get, as ro
 	fi
 
 test-browser: $(READY) browser ## only the browser-facing tests: the report's pages and the app
-	$(BIN)/python -m pytest tests/test_report.py tests/test_book.py tests/test_colab_cells.py tests/test_app.py
+	$(BIN)/python -m pytest tests/course/test_report.py tests/course/test_book.py tests/course/test_colab_cells.py tests/app/test_app.py
 
 screenshots: report browser ## refresh the README's screenshots of the report and the app (docs/screenshots/)
 	$(BIN)/python tests/browser.py build/report/index.html docs/screenshots/report.png
 	$(BIN)/python tests/screenshot_app.py docs/screenshots/app.png
 
-# The app (src/history_of_interpretation/app.py): the article's demos in Gradio.
+# The app (src/history_of_interpretation/app/): the article's demos in Gradio.
 PORT ?= 7860
 
 app: $(READY) ## serve the app on http://127.0.0.1:7860 (PORT=... for another port)

@@ -24,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from history_of_interpretation import load_image, load_model  # noqa: E402
-from history_of_interpretation.faithfulness import deletion_insertion, random_map  # noqa: E402
+from history_of_interpretation.evaluation.removal import deletion_insertion, random_map  # noqa: E402
 from history_of_interpretation.methods import Context, attribute  # noqa: E402
 
 

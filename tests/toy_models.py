@@ -14,13 +14,12 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from history_of_interpretation.labels import imagenet_labels  # noqa: E402
-from history_of_interpretation.models import ModelBundle  # noqa: E402
+from history_of_interpretation.models import ModelBundle, Preprocessing  # noqa: E402
+from history_of_interpretation.models.bundle import groups_by_prefix  # noqa: E402
+from history_of_interpretation.models.labels import imagenet_labels  # noqa: E402
 
-
-def scale_255(images: np.ndarray) -> np.ndarray:
-    """Toy preprocessing: uint8 0..255 -> 0..1, so black (0) stays 0."""
-    return images / 255.0
+# Toy preprocessing: uint8 0..255 -> 0..1, so black (0) stays 0.
+SCALE_255 = Preprocessing.affine(0.0, 255.0)
 
 
 def toy_labels(classes: int) -> tuple[str, ...]:
@@ -35,8 +34,8 @@ def bundle(model, size: int, gradcam_layer: str, classes: int, name: str = "toy"
         input_size=size,
         labels=toy_labels(classes),
         gradcam_layer=gradcam_layer,
-        preprocess_fn=scale_255,
-        baseline_pixel=0.0,
+        preprocessing=SCALE_255,
+        layer_groups=groups_by_prefix(model),
     )
 
 

@@ -7,11 +7,13 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from .images import Composite, ImageLoadError, load_image, sample_catalogue, side_by_side
-from .labels import imagenet_labels
 from .models import MODEL_NAMES, ModelBundle, ModelUnavailableError, load_model
+from .models.labels import imagenet_labels
+from .tables import cost_table
 
 __all__ = [
     "Composite",
+    "cost_table",
     "ImageLoadError",
     "MODEL_NAMES",
     "ModelBundle",

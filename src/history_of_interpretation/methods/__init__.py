@@ -16,8 +16,8 @@ from functools import cached_property, lru_cache
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from ..labels import class_index
 from ..models import softmax
+from ..models.labels import class_index
 from .guided_relu import guided_model
 from .model_calls import DEFAULT_BATCH_SIZE, ModelCalls
 from .spec import COUNT, MethodSpec

@@ -1,0 +1,115 @@
+"""The app's settings controls, derived from each method's declaration (no gradio here).
+
+Every method's parameters, defaults and rules live in its `MethodSpec`; this
+module turns them into plain descriptions of controls (a whole-number field,
+a number field, a dropdown, a checkbox) and turns what the page sends back
+into checked settings. So a method added to the registry gets its controls
+without any change to the app.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass
+
+from ..methods import METHODS, SPECS
+from ..methods.spec import COUNT, FLAG, NOT_NEGATIVE, OPEN_FRACTION, PIXEL_VALUE, SEED, MethodSpec, Rule
+
+KINDS = ("integer", "number", "choice", "flag")
+_LIMITS = {COUNT: (1, None), SEED: (0, None), NOT_NEGATIVE: (0, None), PIXEL_VALUE: (0, 255)}
+
+
+@dataclass(frozen=True)
+class Control:
+    """One settings field of one method, as the page shows it."""
+
+    method: str
+    parameter: str
+    kind: str  # one of KINDS
+    default: object
+    description: str  # the rule's words, shown as the field's help
+    choices: tuple = ()  # for "choice"
+    minimum: float | None = None
+    maximum: float | None = None
+    optional: bool = False  # an empty field means None (the method's own choice)
+
+    @property
+    def label(self) -> str:
+        """The control's label on the page."""
+        return self.parameter.replace("_", " ")
+
+
+def _closure(rule: Rule, name: str):
+    # one_of() and optional() keep their choices and inner rule in the check's closure;
+    # spec.Rule has no field for them, so read them there (None for other rules).
+    return inspect.getclosurevars(rule.check).nonlocals.get(name)
+
+
+def control_for(spec: MethodSpec, parameter: str) -> Control | None:
+    """The control of one parameter, or None for a parameter the app leaves at its default.
+
+    Parameters whose rule is `checked_by_method` (an image baseline, say) have
+    no generic field; rules the app does not know fall back on the type of the
+    default value, and the rule still checks what the user types.
+    """
+    rule, default = spec.rules[parameter], spec.defaults[parameter]
+    inner = _closure(rule, "rule")
+    optional = isinstance(inner, Rule) and rule.description.startswith("None or ")
+    base = inner if optional else rule
+    kind, choices, (minimum, maximum) = None, (), _LIMITS.get(base, (None, None))
+    if base in (COUNT, SEED):
+        kind = "integer"
+    elif base is FLAG:
+        kind = "flag"
+    elif _closure(base, "choices") is not None:
+        kind, choices = "choice", tuple(_closure(base, "choices"))
+    elif base in (NOT_NEGATIVE, PIXEL_VALUE, OPEN_FRACTION):
+        kind = "number"
+    elif "checked_by_method" in base.check.__qualname__:
+        kind = None  # an image, a name the method resolves...: no generic field fits
+    elif isinstance(default, bool):
+        kind = "flag"
+    elif isinstance(default, int):
+        kind = "integer"
+    elif isinstance(default, float):
+        kind = "number"
+    if kind is None:
+        return None
+    return Control(spec.name, parameter, kind, default, rule.description, choices, minimum, maximum, optional)
+
+
+def controls_for(spec: MethodSpec) -> list[Control]:
+    """The controls of one method's parameters, in its signature's order."""
+    return [control for parameter in spec.defaults if (control := control_for(spec, parameter)) is not None]
+
+
+def all_controls(methods=METHODS) -> list[Control]:
+    """Every method's controls, method by method (the order the page lists them in)."""
+    return [control for name in methods for control in controls_for(SPECS[name])]
+
+
+def settings_from_values(spec: MethodSpec, controls: list[Control], values: list) -> dict:
+    """The checked settings of `spec`'s method from the values of `controls` (all methods'), as sent by the page.
+
+    Number fields send floats (or None when emptied): whole numbers become int,
+    an empty optional field becomes None, an empty required one is an error.
+    Raises ValueError naming the parameter, the value and what is allowed.
+    """
+    if len(controls) != len(values):
+        raise ValueError(f"expected {len(controls)} settings values, got {len(values)}")
+    params = {}
+    for control, value in zip(controls, values):
+        if control.method != spec.name:
+            continue
+        if value is None or value == "":
+            if not control.optional:
+                raise ValueError(f"{spec.title}: {control.parameter} is empty; it must be {control.description}")
+            value = None
+        elif control.kind == "integer" and isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            value = int(value)
+        params[control.parameter] = value
+    try:
+        return spec.checked(params)
+    except ValueError as error:
+        raise ValueError(f"{spec.title}: {error}") from error

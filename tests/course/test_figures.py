@@ -1,0 +1,100 @@
+"""The published figures regenerate: each PNG in figures/ against a fresh run.
+
+In `make test`, nbval has just executed every notebook with the figure folder
+pointed at a temporary directory (see the root conftest.py); run on its own,
+this test runs the chapter that writes each figure with papermill. Each figure must match its
+committed PNG within a tolerance that float noise across CPUs passes and a
+changed method fails; a failure names the figure and writes a diff image.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from coursetools.chapters import load_chapters
+from coursetools.series import FIGURE_DIR, run_notebook
+
+PUBLISHED = sorted(FIGURE_DIR.glob("*.png"))
+CHANGED_PIXEL = 0.1  # a pixel differs if a channel moved by more than 10% of its range
+MAX_CHANGED_SHARE = 0.005  # a figure differs if more than 0.5% of its pixels did
+
+
+def load_rgb(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0
+
+
+def compare_png(published: Path, regenerated: Path) -> tuple[float, Path | None]:
+    """Share of changed pixels; on failure also writes <name>.diff.png beside the new figure."""
+    old, new = load_rgb(published), load_rgb(regenerated)
+    if old.shape != new.shape:
+        return 1.0, None
+    changed = np.abs(old - new).max(axis=2) > CHANGED_PIXEL
+    share = float(changed.mean())
+    if share <= MAX_CHANGED_SHARE:
+        return share, None
+    diff = (new * 0.3 * 255).astype(np.uint8)
+    diff[changed] = (255, 0, 255)
+    diff_path = regenerated.with_suffix(".diff.png")
+    Image.fromarray(diff).save(diff_path)
+    return share, diff_path
+
+
+def chapter_writing(figure_name: str) -> Path:
+    """The notebook that the chapter registry says writes this figure."""
+    writers = [chapter.path for chapter in load_chapters() if figure_name in chapter.figures]
+    assert len(writers) == 1, f"expected one chapter of notebooks/chapters.toml to write {figure_name}, found {writers}"
+    return writers[0]
+
+
+@pytest.fixture(scope="session")
+def regenerated() -> Path:
+    return Path(os.environ["HISTORY_OF_INTERPRETATION_FIGURES"])
+
+
+def regenerate(folder: Path, figure_name: str) -> Path:
+    """The fresh figure: nbval's, if it ran in this session; else run its chapter now."""
+    fresh = folder / figure_name
+    if not fresh.exists():
+        notebook = chapter_writing(figure_name)
+        run_notebook(notebook, folder / "notebooks" / notebook.name, {"OUT": str(folder)})
+    return fresh
+
+
+def test_the_registry_lists_exactly_the_published_figures():
+    registered = sorted(name for chapter in load_chapters() for name in chapter.figures)
+    assert registered == [p.name for p in PUBLISHED], "figures/ and notebooks/chapters.toml disagree"
+
+
+def test_each_registered_chapter_saves_its_figures():
+    for chapter in load_chapters():
+        text = chapter.path.read_text()
+        for name in chapter.figures:
+            assert f"/{name}" in text, f"{chapter.notebook} is registered to write {name} but never saves it"
+
+
+@pytest.mark.parametrize("published", PUBLISHED, ids=[p.name for p in PUBLISHED])
+def test_figure_regenerates(published: Path, regenerated: Path):
+    fresh = regenerate(regenerated, published.name)
+    assert fresh.exists(), f"{published.name}: its chapter did not write it (expected in {regenerated})"
+    share, diff_path = compare_png(published, fresh)
+    assert share <= MAX_CHANGED_SHARE, (
+        f"{published.name} differs from its regenerated version in {share:.1%} of pixels "
+        f"(tolerance {MAX_CHANGED_SHARE:.1%}); diff image: {diff_path}. If the change is intended, "
+        "run `make figures` and commit figures/ with the notebooks."
+    )
+
+
+def test_comparison_detects_a_changed_figure(tmp_path):
+    published = PUBLISHED[0]
+    corrupted = tmp_path / published.name
+    pixels = (load_rgb(published) * 255).astype(np.uint8)
+    height, width = pixels.shape[:2]
+    pixels[: height // 4, : width // 4] = 255 - pixels[: height // 4, : width // 4]
+    Image.fromarray(pixels).save(corrupted)
+    share, diff_path = compare_png(published, corrupted)
+    assert share > MAX_CHANGED_SHARE and diff_path is not None and diff_path.exists()

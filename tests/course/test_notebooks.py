@@ -1,0 +1,45 @@
+"""The committed notebooks: no stderr noise in their outputs, no control characters in their prose."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from coursetools.chapters import load_chapters
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and newlines are text
+
+
+@pytest.mark.parametrize("chapter", load_chapters(), ids=lambda chapter: chapter.notebook)
+def test_no_stderr_in_the_outputs(chapter):
+    cells = json.loads(chapter.path.read_text())["cells"]
+    noisy = [
+        index
+        for index, cell in enumerate(cells)
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream" and output.get("name") == "stderr"
+    ]
+    assert not noisy, f"{chapter.path.name}: stderr output in cells {noisy}; rerun it with make figures"
+
+
+@pytest.mark.parametrize("chapter", load_chapters(), ids=lambda chapter: chapter.notebook)
+def test_no_control_characters_in_the_prose(chapter):
+    cells = json.loads(chapter.path.read_text())["cells"]
+    for index, cell in enumerate(cells):
+        if cell["cell_type"] == "markdown":
+            found = CONTROL.search("".join(cell["source"]))
+            assert not found, f"{chapter.path.name}, cell {index}: control character {found.group()!r}"
+
+
+def test_no_code_cell_longer_than_five_lines_is_repeated_across_chapters():
+    """Shared code lives in the package: a cell of more than five lines of code appears in one chapter only."""
+    seen: dict[str, str] = {}
+    for chapter in load_chapters():
+        for cell in json.loads(chapter.path.read_text(encoding="utf-8"))["cells"]:
+            code = "".join(cell["source"]).strip()
+            if cell["cell_type"] != "code" or sum(1 for line in code.splitlines() if line.strip()) <= 5:
+                continue
+            assert code not in seen, f"{chapter.notebook} repeats a cell of {seen[code]}: move it into the package"
+            seen[code] = chapter.notebook
