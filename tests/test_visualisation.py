@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from history_of_interpretation import visualisation as vis
-from history_of_interpretation.methods import AttributionResult
+from history_of_interpretation.methods import SPECS, AttributionResult
 
 
 def _result(method: str, seconds: float = 0.0) -> AttributionResult:
@@ -15,6 +15,7 @@ def _result(method: str, seconds: float = 0.0) -> AttributionResult:
         label="x",
         probability=0.5,
         method=method,
+        display=SPECS[method].display,
         params={},
         passes=1,
         seconds=seconds,

@@ -79,10 +79,8 @@ def show_map(
 
 
 def show_result(ax, result, image: np.ndarray | None = None, title: str | None = None, colorbar: bool = True):
-    """Draw an AttributionResult the way its method's declaration says (spec.display)."""
-    from .methods import SPECS  # here, not at the top: drawing a plain map needs no TensorFlow
-
-    return show_map(ax, result.map, SPECS[result.method].display, image=image, title=title, colorbar=colorbar)
+    """Draw an AttributionResult the way its method's declaration says (its `display`)."""
+    return show_map(ax, result.map, result.display, image=image, title=title, colorbar=colorbar)
 
 
 def show_image(ax, image: np.ndarray, title: str | None = None):

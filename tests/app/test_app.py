@@ -16,17 +16,10 @@ from history_of_interpretation import load_image
 from history_of_interpretation.app import page as app, work as app_work
 from history_of_interpretation.app.controls import all_controls, controls_for, settings_from_values  # noqa: E402
 from history_of_interpretation.methods import METHODS, SPECS, attribute  # noqa: E402
-from history_of_interpretation.methods.spec import (  # noqa: E402
-    COUNT,
-    FLAG,
-    NOT_NEGATIVE,
-    SEED,
-    Rule,
-    checked_by_method,
-    method,
-    one_of,
-    optional,
-)
+from history_of_interpretation.methods.rules import FLAG, SEED, checked_by_method, count, number, one_of, optional
+from history_of_interpretation.methods.spec import method
+
+COUNT = count(50)
 
 
 @method(
@@ -37,12 +30,11 @@ from history_of_interpretation.methods.spec import (  # noqa: E402
     rules={
         "count": COUNT,
         "seed": SEED,
-        "scale": NOT_NEGATIVE,
+        "scale": number(0, 2),
         "kind": one_of("a", "b"),
         "flag": FLAG,
         "channels": optional(COUNT),
         "baseline": checked_by_method("an image"),
-        "mystery": Rule("any number", lambda name, value: value),
     },
     passes=lambda settings, extras: {},
     rgb=False,
@@ -59,7 +51,6 @@ def toy(
     flag: bool = False,
     channels=None,
     baseline="black",
-    mystery: float = 1.5,
 ):
     """A method with one parameter of every kind of rule."""
 
@@ -76,9 +67,9 @@ def test_each_rule_gives_its_kind_of_control():
         "kind": "choice",
         "flag": "flag",
         "channels": "integer",
-        "mystery": "number",
     }  # the image baseline keeps its default
     assert (controls["count"].minimum, controls["seed"].minimum, controls["scale"].minimum) == (1, 0, 0)
+    assert (controls["count"].maximum, controls["scale"].maximum, controls["channels"].maximum) == (50, 2, 50)
     assert controls["kind"].choices == ("a", "b")
     assert controls["channels"].optional and not controls["count"].optional
     assert {name: c.default for name, c in controls.items()} == {
@@ -88,7 +79,6 @@ def test_each_rule_gives_its_kind_of_control():
         "kind": "a",
         "flag": False,
         "channels": None,
-        "mystery": 1.5,
     }
     assert controls["count"].description == COUNT.description
 
@@ -98,7 +88,7 @@ def test_every_registered_method_gets_a_control_per_settable_parameter():
     for name in METHODS:
         spec = SPECS[name]
         own = {c.parameter for c in controls if c.method == name}
-        fixed = {p for p, rule in spec.rules.items() if "checked_by_method" in rule.check.__qualname__}
+        fixed = {p for p, rule in spec.rules.items() if rule.kind == "given"}
         assert own == set(spec.defaults) - fixed, name
 
 
@@ -127,10 +117,12 @@ def test_number_fields_become_checked_settings():
 
     assert settings(count=5.0)["count"] == 5 and isinstance(settings(count=5.0)["count"], int)
     assert settings(channels=None)["channels"] is None and settings(channels=2.0)["channels"] == 2
-    with pytest.raises(ValueError, match="toy: count must be a whole number of at least 1, not 2.5"):
+    with pytest.raises(ValueError, match="toy: count must be a whole number from 1 to 50, not 2.5"):
         settings(count=2.5)
-    with pytest.raises(ValueError, match="count is empty; it must be a whole number of at least 1"):
+    with pytest.raises(ValueError, match="count is empty; it must be a whole number from 1 to 50"):
         settings(count=None)
+    with pytest.raises(ValueError, match="toy: count must be a whole number from 1 to 50, not 1000000000"):
+        settings(count=1e9)
     with pytest.raises(ValueError, match="kind must be one of 'a', 'b', not 'c'"):
         settings(kind="c")
 

@@ -19,6 +19,7 @@ def _result(attribution: np.ndarray, method: str = "vanilla_gradient", passes: i
         label="tabby",
         probability=0.5,
         method=method,
+        display="grayscale",
         params={},
         passes=passes,
         seconds=0.0,

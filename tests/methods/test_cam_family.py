@@ -136,8 +136,8 @@ def test_score_cam_does_not_depend_on_the_batch_size(toy, toy_image):
 @pytest.mark.parametrize(
     "top_k, message",
     [
-        (0, "top_k must be a whole number of at least 1, not 0"),
-        (2.5, "top_k must be a whole number of at least 1, not 2.5"),
+        (0, "top_k must be None or a whole number from 1 to 4096, not 0"),
+        (2.5, "top_k must be None or a whole number from 1 to 4096, not 2.5"),
         ("3", "top_k must be a finite number, not '3'"),
         (
             FILTERS + 1,

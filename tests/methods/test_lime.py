@@ -90,12 +90,12 @@ def test_same_seed_same_map_bit_for_bit_and_another_seed_another_map(photo):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"samples": 0}, "samples must be a whole number of at least 1, not 0"),
-        ({"samples": -5}, "samples must be a whole number of at least 1, not -5"),
-        ({"samples": 10.5}, "samples must be a whole number of at least 1, not 10.5"),
-        ({"segments": 0}, "segments must be a whole number of at least 1, not 0"),
-        ({"seed": -1}, "seed must be a whole number of at least 0, not -1"),
-        ({"seed": 1.5}, "seed must be a whole number of at least 0, not 1.5"),
+        ({"samples": 0}, "samples must be a whole number from 1 to 20000, not 0"),
+        ({"samples": -5}, "samples must be a whole number from 1 to 20000, not -5"),
+        ({"samples": 10.5}, "samples must be a whole number from 1 to 20000, not 10.5"),
+        ({"segments": 0}, "segments must be a whole number from 1 to 1000, not 0"),
+        ({"seed": -1}, "seed must be a whole number from 0 to 4294967295 \\(the random generator's seed\\), not -1"),
+        ({"seed": 1.5}, "seed must be a whole number from 0 to 4294967295 \\(the random generator's seed\\), not 1.5"),
     ],
 )
 def test_bad_parameters_are_refused_with_a_helpful_message(photo, kwargs, message):

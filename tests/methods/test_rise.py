@@ -86,15 +86,15 @@ def test_same_seed_same_map_bit_for_bit_and_another_seed_another_map(region, pho
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"masks": 0}, "masks must be a whole number of at least 1, not 0"),
-        ({"masks": -10}, "masks must be a whole number of at least 1, not -10"),
-        ({"masks": 2.5}, "masks must be a whole number of at least 1, not 2.5"),
-        ({"keep": 0}, "keep must lie strictly between 0 and 1, not 0"),
-        ({"keep": 1.0}, "keep must lie strictly between 0 and 1, not 1.0"),
-        ({"keep": 1.5}, "keep must lie strictly between 0 and 1, not 1.5"),
-        ({"cells": 0}, "cells must be a whole number of at least 1, not 0"),
+        ({"masks": 0}, "masks must be a whole number from 1 to 20000, not 0"),
+        ({"masks": -10}, "masks must be a whole number from 1 to 20000, not -10"),
+        ({"masks": 2.5}, "masks must be a whole number from 1 to 20000, not 2.5"),
+        ({"keep": 0}, "keep must be a number strictly between 0 and 1, not 0"),
+        ({"keep": 1.0}, "keep must be a number strictly between 0 and 1, not 1.0"),
+        ({"keep": 1.5}, "keep must be a number strictly between 0 and 1, not 1.5"),
+        ({"cells": 0}, "cells must be a whole number from 1 to 64, not 0"),
         ({"cells": 17}, r"cells must be at most the photo's side \(16 pixels\), not 17"),
-        ({"seed": -1}, "seed must be a whole number of at least 0, not -1"),
+        ({"seed": -1}, "seed must be a whole number from 0 to 4294967295 \\(the random generator's seed\\), not -1"),
     ],
 )
 def test_bad_parameters_are_refused_with_a_helpful_message(region, photo, kwargs, message):
@@ -110,9 +110,12 @@ def test_bad_parameters_are_refused_with_a_helpful_message(region, photo, kwargs
             "rise has no parameter 'samples' or no seed; its parameters: masks, cells, keep, seed",
         ),
         ({"counts": []}, "counts must list at least one value of masks"),
-        ({"counts": [0]}, "masks must be a whole number of at least 1, not 0"),
+        ({"counts": [0]}, "masks must be a whole number from 1 to 20000, not 0"),
         ({"reference_seed": 0}, r"reference_seed must differ from the maps' seed \(0\)"),
-        ({"reference_seed": -1}, "reference_seed must be a whole number of at least 0, not -1"),
+        (
+            {"reference_seed": -1},
+            "reference_seed must be a whole number from 0 to 4294967295 \\(the random generator's seed\\), not -1",
+        ),
     ],
 )
 def test_a_convergence_curve_refuses_bad_settings(region, photo, kwargs, message):

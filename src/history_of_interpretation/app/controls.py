@@ -9,15 +9,11 @@ without any change to the app.
 
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass
 
 from ..methods import METHODS, SPECS
-from ..methods.spec import COUNT, FLAG, NOT_NEGATIVE, OPEN_FRACTION, PIXEL_VALUE, SEED, MethodSpec, Rule
-
-KINDS = ("integer", "number", "choice", "flag")
-_LIMITS = {COUNT: (1, None), SEED: (0, None), NOT_NEGATIVE: (0, None), PIXEL_VALUE: (0, 255)}
+from ..methods.spec import MethodSpec
 
 
 @dataclass(frozen=True)
@@ -26,7 +22,7 @@ class Control:
 
     method: str
     parameter: str
-    kind: str  # one of KINDS
+    kind: str  # "integer", "number", "choice" or "flag" (rules.KINDS but "given")
     default: object
     description: str  # the rule's words, shown as the field's help
     choices: tuple = ()  # for "choice"
@@ -40,43 +36,27 @@ class Control:
         return self.parameter.replace("_", " ")
 
 
-def _closure(rule: Rule, name: str):
-    # one_of() and optional() keep their choices and inner rule in the check's closure;
-    # spec.Rule has no field for them, so read them there (None for other rules).
-    return inspect.getclosurevars(rule.check).nonlocals.get(name)
-
-
 def control_for(spec: MethodSpec, parameter: str) -> Control | None:
-    """The control of one parameter, or None for a parameter the app leaves at its default.
+    """The control of one parameter, or None for a parameter the method checks itself.
 
-    Parameters whose rule is `checked_by_method` (an image baseline, say) have
-    no generic field; rules the app does not know fall back on the type of the
-    default value, and the rule still checks what the user types.
+    Its kind, bounds, choices and whether it may be empty come from the
+    parameter's rule (methods/rules.py). Parameters the method checks itself
+    (an image baseline, say) have no generic field and stay at their default.
     """
     rule, default = spec.rules[parameter], spec.defaults[parameter]
-    inner = _closure(rule, "rule")
-    optional = isinstance(inner, Rule) and rule.description.startswith("None or ")
-    base = inner if optional else rule
-    kind, choices, (minimum, maximum) = None, (), _LIMITS.get(base, (None, None))
-    if base in (COUNT, SEED):
-        kind = "integer"
-    elif base is FLAG:
-        kind = "flag"
-    elif _closure(base, "choices") is not None:
-        kind, choices = "choice", tuple(_closure(base, "choices"))
-    elif base in (NOT_NEGATIVE, PIXEL_VALUE, OPEN_FRACTION):
-        kind = "number"
-    elif "checked_by_method" in base.check.__qualname__:
-        kind = None  # an image, a name the method resolves...: no generic field fits
-    elif isinstance(default, bool):
-        kind = "flag"
-    elif isinstance(default, int):
-        kind = "integer"
-    elif isinstance(default, float):
-        kind = "number"
-    if kind is None:
+    if rule.kind == "given":
         return None
-    return Control(spec.name, parameter, kind, default, rule.description, choices, minimum, maximum, optional)
+    return Control(
+        spec.name,
+        parameter,
+        rule.kind,
+        default,
+        rule.description,
+        rule.choices,
+        rule.minimum,
+        rule.maximum,
+        rule.optional,
+    )
 
 
 def controls_for(spec: MethodSpec) -> list[Control]:

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from ..methods import AttributionResult, attribute, method_spec
-from ..methods.spec import SEED
+from ..methods.rules import SEED
 
 
 def rank_correlation(first: np.ndarray, second: np.ndarray) -> float:

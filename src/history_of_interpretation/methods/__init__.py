@@ -20,7 +20,8 @@ from ..models import softmax
 from ..models.labels import class_index
 from .guided_relu import guided_model
 from .model_calls import DEFAULT_BATCH_SIZE, ModelCalls
-from .spec import COUNT, MethodSpec
+from .rules import BATCH_SIZE
+from .spec import MethodSpec
 
 # The modules that declare methods, one row each. METHODS lists their methods in
 # the order they were invented (by year; within a year, in the order given here).
@@ -72,6 +73,7 @@ class AttributionResult:
     label: str
     probability: float  # the model's probability of `target` on the image
     method: str
+    display: str  # how its method's maps are drawn (spec.display: one of visualisation.STYLES)
     params: dict
     passes: int  # images the method ran through the network (forward, or forward+backward),
     # beyond the one forward pass of the photo that picks the target (see Context)
@@ -162,7 +164,7 @@ def attribute(
     """
     declared = method_spec(method)
     settings = declared.checked(params)
-    batch_size = COUNT("batch_size", batch_size)
+    batch_size = BATCH_SIZE("batch_size", batch_size)
     image = _checked_image(image, bundle.input_size)
     context = Context(bundle, image, None if target is None else class_index(target), batch_size)
     blas = _blas()
@@ -176,6 +178,7 @@ def attribute(
         label=bundle.labels[context.target],
         probability=float(softmax(context.logits)[context.target]),
         method=method,
+        display=declared.display,
         params=settings,
         passes=context.passes(),
         seconds=seconds,

@@ -20,7 +20,8 @@ import numpy as np
 
 from ..models import softmax
 from .grad_cam import layer_map_to_image, upsample
-from .spec import COUNT, method, optional
+from .rules import count, optional
+from .spec import method
 
 
 @method(
@@ -70,7 +71,7 @@ def _kept_channels_and_baseline(settings, extras):
     authors="Wang et al.",
     year=2020,
     paper="Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural Networks",
-    rules={"top_k": optional(COUNT)},
+    rules={"top_k": optional(count(4096))},
     passes=_kept_channels_and_baseline,
     rgb=False,
     signed=False,

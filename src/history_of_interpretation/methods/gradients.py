@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import saliency.core as saliency
 
-from .spec import COUNT, FLAG, NOT_NEGATIVE, SEED, PairEquivalent, method, one_of
+from .rules import FLAG, SEED, count, number, one_of
+from .spec import PairEquivalent, method
 
 INPUT_GRADIENTS = (saliency.base.INPUT_OUTPUT_GRADIENTS,)
 
@@ -79,8 +80,8 @@ def guided_backprop(context):
     paper="SmoothGrad: removing noise by adding noise",
     rules={
         "base": one_of("vanilla_gradient", "guided_backprop"),
-        "samples": COUNT,
-        "noise": NOT_NEGATIVE,
+        "samples": count(2000),
+        "noise": number(0, 10),  # the noise's spread, as a share of the input's range
         "magnitude": FLAG,
         "seed": SEED,
     },

@@ -26,28 +26,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import saliency.core as saliency
 
-from .integrated_gradients import baseline_image, completeness
-from .spec import COUNT, PairEquivalent, Rule, _finite, checked_by_method, method, one_of
+from .integrated_gradients import BASELINE, baseline_image, completeness
+from .rules import count, number, one_of
+from .spec import PairEquivalent, method
 
 INTEGRATION_RULES = ("midpoint", "pair")
-
-
-def _share_of_the_path(name: str, value):
-    if not 0 <= _finite(name, value) <= 1:
-        raise ValueError(
-            f"{name} is a share of the path from 0 (the straight line: plain IG) to 1 (unbounded), not {value!r}"
-        )
-    return value
-
-
-def _share_of_the_pixels(name: str, value):
-    if not 0 < _finite(name, value) <= 1:
-        raise ValueError(f"{name} is the share of pixels moved at a time: above 0 and at most 1, not {value!r}")
-    return value
-
-
-SHARE_OF_THE_PATH = Rule("a number from 0 to 1", _share_of_the_path)
-SHARE_OF_THE_PIXELS = Rule("a number above 0 and at most 1", _share_of_the_pixels)
 
 
 def pair_guided_ig(context, call_model_function, steps, fraction, max_dist, baseline) -> np.ndarray:
@@ -151,12 +134,12 @@ def _walk_and_midpoints(settings, extras):
     year=2021,
     paper="Guided Integrated Gradients: An Adaptive Path Method for Removing Noise",
     rules={
-        "steps": COUNT,
-        "fraction": SHARE_OF_THE_PIXELS,
-        "max_dist": SHARE_OF_THE_PATH,
-        "baseline": checked_by_method("'black', 'gray', 'white' or an RGB uint8 image"),
+        "steps": count(1000),
+        "fraction": number(0, 1, above=True),  # the share of pixels moved at a time
+        "max_dist": number(0, 1),  # from 0 (the straight line: plain IG) to 1 (unbounded)
+        "baseline": BASELINE,
         "rule": one_of(*INTEGRATION_RULES),
-        "points_per_step": COUNT,
+        "points_per_step": count(64),
     },
     passes=_walk_and_midpoints,
     rgb=True,

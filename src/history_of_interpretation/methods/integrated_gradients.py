@@ -11,9 +11,11 @@ import numpy as np
 import saliency.core as saliency
 
 from .blur import blur_operands, blurred_with_derivative, gaussian_blur_with_derivative
-from .spec import COUNT, NOT_NEGATIVE, PairEquivalent, checked_by_method, method, one_of
+from .rules import checked_by_method, count, number, one_of
+from .spec import PairEquivalent, method
 
 PATH_RULES = ("dense_start", "midpoint", "trapezoid", "pair")
+BASELINE = checked_by_method("'black', 'gray', 'white' or an RGB uint8 image")
 
 
 def path_weights(steps: int, rule: str) -> tuple[np.ndarray, np.ndarray]:
@@ -90,8 +92,8 @@ def _steps_and_the_path_start(settings, extras):
     year=2017,
     paper="Axiomatic Attribution for Deep Networks",
     rules={
-        "steps": COUNT,
-        "baseline": checked_by_method("'black', 'gray', 'white' or an RGB uint8 image"),
+        "steps": count(4096),
+        "baseline": BASELINE,
         "rule": one_of(*PATH_RULES),
     },
     passes=_steps_and_the_path_start,
@@ -136,7 +138,7 @@ def integrated_gradients(context, steps: int = 256, baseline="black", rule: str 
     authors="Xu et al.",
     year=2020,
     paper="Attribution in Scale and Space",
-    rules={"steps": COUNT, "max_sigma": NOT_NEGATIVE, "rule": one_of(*PATH_RULES)},
+    rules={"steps": count(1024), "max_sigma": number(0, 1000), "rule": one_of(*PATH_RULES)},
     passes=_steps_and_the_path_start,
     rgb=True,
     signed=True,

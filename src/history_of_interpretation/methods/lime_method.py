@@ -16,7 +16,8 @@ from lime import lime_image
 
 from ..models import softmax
 from .occlusion import superpixel_segments
-from .spec import COUNT, SEED, method
+from .rules import SEED, count
+from .spec import method
 
 COMPACTNESS = 10.0  # SLIC's, as leave-one-out's superpixels: the two maps share their regions
 
@@ -60,7 +61,7 @@ class BatchedLimeImageExplainer(lime_image.LimeImageExplainer):
     authors="Ribeiro et al.",
     year=2016,
     paper='"Why Should I Trust You?": Explaining the Predictions of Any Classifier',
-    rules={"samples": COUNT, "segments": COUNT, "seed": SEED},
+    rules={"samples": count(20_000), "segments": count(1000), "seed": SEED},
     passes=lambda settings, extras: {"forward": settings["samples"]},
     rgb=False,
     signed=True,

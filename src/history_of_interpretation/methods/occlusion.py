@@ -12,7 +12,8 @@ import saliency.core as saliency
 from skimage.segmentation import slic
 
 from ..models import softmax
-from .spec import COUNT, NOT_NEGATIVE, PIXEL_VALUE, PairEquivalent, method
+from .rules import PIXEL_VALUE, count, number
+from .spec import PairEquivalent, method
 
 
 def grid_segments(height: int, width: int, grid: int) -> np.ndarray:
@@ -84,7 +85,7 @@ def _one_forward_pass_per_segment(settings, extras):
     authors="Zeiler & Fergus",
     year=2013,
     paper="Visualizing and Understanding Convolutional Networks",
-    rules={"grid": COUNT, "fill": PIXEL_VALUE},
+    rules={"grid": count(64), "fill": PIXEL_VALUE},
     passes=_one_forward_pass_per_segment,
     rgb=False,
     signed=True,
@@ -105,7 +106,7 @@ def loo_grid(context, grid: int = 3, fill: float = 128.0):
     authors="Zeiler & Fergus",
     year=2013,
     paper="Visualizing and Understanding Convolutional Networks",
-    rules={"segments": COUNT, "compactness": NOT_NEGATIVE, "fill": PIXEL_VALUE},
+    rules={"segments": count(1000), "compactness": number(0, 1000), "fill": PIXEL_VALUE},
     passes=_one_forward_pass_per_segment,
     rgb=False,
     signed=True,

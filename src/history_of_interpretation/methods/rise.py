@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from skimage.transform import resize
 
-from .spec import COUNT, OPEN_FRACTION, SEED, method
+from .rules import OPEN_FRACTION, SEED, count
+from .spec import method
 
 
 def upsampling_weights(cells: int, size: int) -> np.ndarray:
@@ -47,7 +48,7 @@ def rise_masks(grid: np.ndarray, shifts: np.ndarray, height: int, width: int) ->
     authors="Petsiuk et al.",
     year=2018,
     paper="RISE: Randomized Input Sampling for Explanation of Black-box Models",
-    rules={"masks": COUNT, "cells": COUNT, "keep": OPEN_FRACTION, "seed": SEED},
+    rules={"masks": count(20_000), "cells": count(64), "keep": OPEN_FRACTION, "seed": SEED},
     passes=lambda settings, extras: {"forward": settings["masks"]},
     rgb=False,
     signed=False,

@@ -1,8 +1,8 @@
 """What the course knows about each method, declared once beside its function.
 
 A method module decorates its function with `@method(...)`: the paper, how the
-map looks and is drawn, the rule each parameter must obey (its default stays
-in the function's signature), how many passes of each kind it spends, and
+map looks and is drawn, the rule each parameter must obey (`rules.py`; its
+default stays in the function's signature), how many passes of each kind it spends, and
 PAIR `saliency`'s equivalent. `attribute()`, the notebooks, the tests, the
 benchmark, the evaluation and the app all read these facts from the
 `MethodSpec`, so adding a method means one module and one registry row.
@@ -14,104 +14,10 @@ import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from ..visualisation import STYLES as DISPLAYS  # how a map can be drawn: visualisation.show_map's styles
+from .rules import Rule
 
 RESOLUTIONS = ("pixel", "layer", "segment")  # the scale at which a method's evidence varies
-
-
-# --- parameter rules -----------------------------------------------------------
-# Each rule checks one parameter value and returns it normalised (counts as int);
-# its `description` says in words what it accepts (error messages, the app's help).
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A check for one parameter: `rule(name, value)` returns the value or raises ValueError."""
-
-    description: str
-    check: Callable[[str, object], object]
-
-    def __call__(self, name: str, value):
-        """Check `value` for the parameter `name`; return it normalised."""
-        return self.check(name, value)
-
-
-def _finite(name: str, value) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.integer, np.floating))
-        or not np.isfinite(value)
-    ):
-        raise ValueError(f"{name} must be a finite number, not {value!r}")
-    return value
-
-
-def _count(name: str, value) -> int:
-    if not float(_finite(name, value)).is_integer() or value < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
-    return int(value)
-
-
-def _seed(name: str, value) -> int:
-    if not float(_finite(name, value)).is_integer() or value < 0:
-        raise ValueError(f"{name} must be a whole number of at least 0, not {value!r}")
-    return int(value)
-
-
-def _not_negative(name: str, value):
-    if _finite(name, value) < 0:
-        raise ValueError(f"{name} must not be negative, not {value!r}")
-    return value
-
-
-def _pixel_value(name: str, value):
-    if not 0 <= _finite(name, value) <= 255:
-        raise ValueError(f"{name} is a pixel value from 0 to 255, not {value!r}")
-    return value
-
-
-def _open_fraction(name: str, value):
-    if not 0 < _finite(name, value) < 1:
-        raise ValueError(f"{name} must lie strictly between 0 and 1, not {value!r}")
-    return value
-
-
-def _flag(name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, not {value!r}")
-    return bool(value)
-
-
-COUNT = Rule("a whole number of at least 1", _count)
-SEED = Rule("a whole number of at least 0 (the random generator's seed)", _seed)
-NOT_NEGATIVE = Rule("a number of at least 0", _not_negative)
-PIXEL_VALUE = Rule("a pixel value from 0 to 255", _pixel_value)
-OPEN_FRACTION = Rule("a number strictly between 0 and 1", _open_fraction)
-FLAG = Rule("True or False", _flag)
-
-
-def one_of(*choices: str) -> Rule:
-    """A rule that accepts only the given names."""
-    listed = ", ".join(repr(choice) for choice in choices)
-
-    def check(name: str, value):
-        if not isinstance(value, str) or value not in choices:
-            raise ValueError(f"{name} must be one of {listed}, not {value!r}")
-        return value
-
-    return Rule(f"one of {listed}", check)
-
-
-def optional(rule: Rule) -> Rule:
-    """A rule that also accepts None (meaning: the method's own choice, say all channels)."""
-    return Rule(f"None or {rule.description}", lambda name, value: None if value is None else rule(name, value))
-
-
-def checked_by_method(description: str) -> Rule:
-    """A parameter that the method itself checks (say, a name or an image array)."""
-    return Rule(description, lambda name, value: value)
 
 
 # --- the declaration -------------------------------------------------------------

@@ -34,7 +34,8 @@ from saliency.core.xrai import _get_segments_felzenszwalb as felzenszwalb_segmen
 from skimage.morphology import dilation, disk
 
 from .integrated_gradients import baseline_image
-from .spec import COUNT, PairEquivalent, method, one_of
+from .rules import count, one_of
+from .spec import PairEquivalent, method
 
 ALGORITHMS = ("full", "fast")  # saliency.core.XRAIParameters.algorithm
 DILATION_RADIUS = 5  # saliency.core's: each segment grows by a disk of 5 pixels to take in its edges
@@ -200,7 +201,7 @@ PAIR_XRAI = PairEquivalent(
     authors="Kapishnikov et al.",
     year=2019,
     paper="XRAI: Better Attributions Through Regions",
-    rules={"steps": COUNT, "algorithm": one_of(*ALGORITHMS)},
+    rules={"steps": count(1024), "algorithm": one_of(*ALGORITHMS)},
     passes=lambda settings, extras: {"gradient": 2 * settings["steps"]},
     rgb=False,
     signed=True,
