@@ -56,7 +56,7 @@ def load_image(source: str | Path | np.ndarray, size: int | None = None) -> np.n
             )
         image = _to_rgb_uint8(Image.fromarray(source))
     elif str(source) in sample_catalogue():
-        image = _load_sample(sample_catalogue()[str(source)])
+        image = load_catalogued(sample_catalogue()[str(source)])
     elif str(source).startswith(("http://", "https://")):
         image = _decode(_download(str(source)), str(source))
     else:
@@ -109,7 +109,8 @@ def side_by_side(left: str, right: str, size: int) -> Composite:
     return Composite(image=np.concatenate(halves, axis=1), left=str(left), right=str(right))
 
 
-def _load_sample(entry: dict) -> np.ndarray:
+def load_catalogued(entry: dict) -> np.ndarray:
+    """The full-size RGB photo of a catalogue entry (data/samples.json's format): a package's loader, its arguments."""
     module_name, function_name = entry["loader"].rsplit(".", 1)
     try:
         module = importlib.import_module(module_name)
