@@ -31,7 +31,6 @@ from .rows import ROWS_BY_KEY, Row
 MODEL = "efficientnet_lite0"
 IMAGE = "chelsea"
 SIZE = 224
-PHOTO_PASS_REPEATS = 5  # one-image forward calls timed to estimate the photo's own pass (see method_counts)
 
 
 def peak_rss_mb() -> float:
@@ -114,31 +113,6 @@ def pass_times(args) -> dict:
     return {"per_image_seconds": per_image, "batch_64_skipped": 64 not in sizes}
 
 
-def snapshot(calls_used) -> dict[str, tuple[int, int, float]]:
-    """(images, compiled calls, seconds) so far per kind of pass, over the given ModelCalls."""
-    return {
-        kind: (count.images, count.calls, count.seconds) for calls in calls_used for kind, count in calls.counts.items()
-    }
-
-
-def method_counts(before: dict, after: dict, photo_pass_seconds: float) -> dict[str, tuple[int, int, float]]:
-    """What one attribute() call spent per kind of pass, less the photo's own forward pass.
-
-    attribute() runs the photo through the network once (one image, one
-    compiled call) before its clock starts; ModelCalls counts that pass too,
-    so it is taken out here, its seconds as measured apart (`photo_pass_seconds`).
-    """
-    spent = {
-        kind: tuple(now - before.get(kind, (0, 0, 0.0))[i] for i, now in enumerate(counts))
-        for kind, counts in after.items()
-    }
-    images, calls, seconds = spent.get("forward", (0, 0, 0.0))
-    if images < 1 or calls < 1:
-        raise RuntimeError(f"expected attribute() to start with one forward pass, counted {spent}")
-    spent["forward"] = (images - 1, calls - 1, max(seconds - photo_pass_seconds, 0.0))
-    return {kind: counts for kind, counts in spent.items() if counts[0]}
-
-
 def measure_method(
     row: Row, bundle, photo, target: int, sweep: dict, runs: int, quick: bool, pair_budget: float
 ) -> dict:
@@ -146,20 +120,13 @@ def measure_method(
     from history_of_interpretation.methods import Context, attribute
     from history_of_interpretation.methods.model_calls import DEFAULT_BATCH_SIZE
 
-    warm_up = attribute(row.method, bundle, photo, target=target, **row.overrides)  # compiles the calls
-    # attribute()'s contexts share these (cached) calls: their counters tell what each run spends.
-    context = Context(bundle, photo, target, DEFAULT_BATCH_SIZE)
-    calls_used = [context.calls]
-    if any(kind.startswith(GUIDED) for kind in warm_up.pass_counts):
-        calls_used.append(context.guided_calls)
-    photo_pass = per_image_seconds(context.calls.logits, context.x[None], PHOTO_PASS_REPEATS)
+    attribute(row.method, bundle, photo, target=target, **row.overrides)  # compiles the calls
+    context = Context(bundle, photo, target, DEFAULT_BATCH_SIZE)  # the floor probe's own calls
     results, spent, floors, peak, probe = [], [], [], None, None
     for _ in range(runs):
-        before = snapshot(calls_used)
         result = attribute(row.method, bundle, photo, target=target, **row.overrides)
-        counts = method_counts(before, snapshot(calls_used), photo_pass)
-        if {kind: images for kind, (images, _, _) in counts.items()} != result.pass_counts:
-            raise RuntimeError(f"{row.name}: ModelCalls counted {counts}, result.pass_counts = {result.pass_counts}")
+        # What this run spent, per kind of pass: its context's own counters (the photo's first pass is not counted).
+        counts = {kind: (count.images, count.calls, count.seconds) for kind, count in result.counts.items()}
         results.append(result)
         spent.append(counts)
         if probe is None:

@@ -12,7 +12,7 @@ import pytest
 from toy_models import conv_bundle, random_image
 
 from benchmarks import floor, goals, report
-from benchmarks.children import measure_method, method_counts
+from benchmarks.children import measure_method
 from benchmarks.pair import BudgetedCalls, BudgetSpent, scaled_seconds
 from benchmarks.rows import EXTRA_ROWS, ROWS, ROWS_BY_KEY, Row, all_rows
 from history_of_interpretation.methods import METHODS, SPECS
@@ -70,23 +70,6 @@ def test_repeats_cover_the_method_passes_and_a_minimum():
     assert floor.sweep_repeats(1, quick=False) == 64  # 64 images at least
     assert floor.sweep_repeats(32, quick=False) == 3
     assert floor.sweep_repeats(8, quick=True) == 1
-
-
-# --- counters --------------------------------------------------------------------------
-
-
-def test_method_counts_are_the_counters_difference_less_the_photo_pass():
-    before = {"forward": (1, 1, 0.010), "gradient": (2, 1, 0.050)}
-    after = {"forward": (11, 3, 0.130), "gradient": (2, 1, 0.050), "layer_gradient": (1, 1, 0.020)}
-    spent = method_counts(before, after, photo_pass_seconds=0.020)
-    assert spent.keys() == {"forward", "layer_gradient"}  # no gradient pass this time
-    assert spent["forward"][:2] == (9, 1)
-    assert spent["forward"][2] == pytest.approx(0.100)
-    assert spent["layer_gradient"] == (1, 1, 0.020)
-    only_the_photo = method_counts({}, {"forward": (1, 1, 0.015), "gradient": (1, 1, 0.04)}, 0.02)
-    assert only_the_photo == {"gradient": (1, 1, 0.04)}
-    with pytest.raises(RuntimeError, match="one forward pass"):
-        method_counts({}, {"gradient": (1, 1, 0.04)}, 0.02)
 
 
 # --- PAIR's budget ----------------------------------------------------------------------

@@ -465,6 +465,28 @@ def test_model_calls_count_images_and_compiled_calls_per_kind(toy, toy_image):
     assert calls.passes == 9
 
 
+def test_explanations_from_several_threads_on_one_model_count_their_own_passes(toy, toy_image):
+    # Each thread explains the same model at once, with its own number of passes; no lock anywhere.
+    from concurrent.futures import ThreadPoolExecutor
+
+    requests = [("smoothgrad", {"samples": n}) for n in (3, 5, 7, 9)] + [("vanilla_gradient", {})] * 4
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        results = list(pool.map(lambda request: attribute(request[0], toy, toy_image, **request[1]), requests))
+    assert [result.passes for result in results] == [3, 5, 7, 9, 1, 1, 1, 1]
+    assert [result.counts["gradient"].images for result in results] == [3, 5, 7, 9, 1, 1, 1, 1]
+
+
+def test_a_context_counts_neither_its_photo_pass_nor_other_contexts(toy, toy_image):
+    from history_of_interpretation.methods import Context
+
+    first, second = (Context(toy, toy_image, None, batch_size=4) for _ in range(2))
+    assert first.passes() == 0  # the photo's own pass, made on creation, is not the method's
+    first.calls.logits(np.repeat(first.x[None], 6, axis=0))
+    second.calls.input_gradients(second.x[None], 0)
+    assert first.pass_counts() == {"forward": 6} and first.counts()["forward"].calls == 2
+    assert second.pass_counts() == {"gradient": 1}
+
+
 def scaled_copies(image, factors):
     """TensorFlow ops: the image times the first factor of each row (the other columns are ignored)."""
     return image[None] * factors[:, :1, None, None]

@@ -19,7 +19,7 @@ from threadpoolctl import ThreadpoolController
 from ..models import softmax
 from ..models.labels import class_index
 from .guided_relu import guided_model
-from .model_calls import DEFAULT_BATCH_SIZE, ModelCalls
+from .model_calls import DEFAULT_BATCH_SIZE, ModelCalls, PassCount
 from .rules import BATCH_SIZE
 from .spec import MethodSpec
 
@@ -80,6 +80,7 @@ class AttributionResult:
     seconds: float
     extras: dict = field(default_factory=dict)
     pass_counts: dict = field(default_factory=dict)  # passes by kind: "forward", "gradient", ...
+    counts: dict = field(default_factory=dict)  # by kind: PassCount (images, compiled calls, seconds in them)
 
 
 def method_spec(method: str) -> MethodSpec:
@@ -94,11 +95,6 @@ def default_params(method: str) -> dict:
     return method_spec(method).defaults
 
 
-@lru_cache(maxsize=8)
-def _calls(model, conv_layer, batch_size, kind_prefix=""):
-    return ModelCalls(model, conv_layer, batch_size, kind_prefix)
-
-
 @lru_cache(maxsize=4)
 def guided_clone(model):
     """The guided-ReLU clone of `model`, made once per model and shared (its compiled calls too)."""
@@ -110,44 +106,40 @@ class Context:
 
     Making a context runs the photo through the network once: `logits` are the
     photo's own, and the target defaults to the top-1 class. Methods reuse
-    these logits instead of passing the photo through again, and `passes()`
-    counts only what runs after this first pass.
+    these logits instead of passing the photo through again. The context's
+    model calls count what runs after that first pass, and only its own: two
+    explanations at once on one model (two threads) each get their own counts.
     """
 
     def __init__(self, bundle, image: np.ndarray, target: int | None, batch_size: int):
         self.bundle, self.image, self.batch_size = bundle, image, batch_size
         self.x = bundle.preprocess(image)
-        self._used: list[ModelCalls] = []
-        self.logits = self.calls.logits(self.x[None])[0]
+        self.logits = ModelCalls(bundle.model, batch_size=batch_size).logits(self.x[None])[0]  # not counted
         self.target = int(np.argmax(self.logits)) if target is None else target
         self.call_args = {"target": self.target}
-        self._images_at_start = self._images()
+        self._used: list[ModelCalls] = []
 
     @cached_property
     def calls(self) -> ModelCalls:
-        """The model's compiled, batched calls, counted from this context on."""
-        return self._counted(_calls(self.bundle.model, self.bundle.gradcam_layer, self.batch_size))
+        """The model's compiled, batched calls, counted for this context."""
+        return self._counted(ModelCalls(self.bundle.model, self.bundle.gradcam_layer, self.batch_size))
 
     @cached_property
     def guided_calls(self) -> ModelCalls:
         """The same calls on the guided-ReLU clone of the model."""
-        return self._counted(_calls(guided_clone(self.bundle.model), None, self.batch_size, "guided_"))
+        return self._counted(ModelCalls(guided_clone(self.bundle.model), None, self.batch_size, "guided_"))
 
     def _counted(self, calls: ModelCalls) -> ModelCalls:
-        # The calls are shared between contexts (compiling them costs seconds): count from here.
         self._used.append(calls)
-        if hasattr(self, "_images_at_start"):
-            for kind, count in calls.counts.items():
-                self._images_at_start.setdefault(kind, count.images)
         return calls
 
-    def _images(self) -> dict[str, int]:
-        return {kind: count.images for calls in self._used for kind, count in calls.counts.items()}
+    def counts(self) -> dict[str, PassCount]:
+        """Images, compiled calls and seconds by kind of pass, since this context was made."""
+        return {kind: count for calls in self._used for kind, count in calls.counts.items() if count.images}
 
     def pass_counts(self) -> dict[str, int]:
         """Images through the network since this context was made, by kind of pass."""
-        counts = {kind: images - self._images_at_start.get(kind, 0) for kind, images in self._images().items()}
-        return {kind: images for kind, images in counts.items() if images}
+        return {kind: count.images for kind, count in self.counts().items()}
 
     def passes(self) -> int:
         """Images through the network since this context was made, all kinds together."""
@@ -184,6 +176,7 @@ def attribute(
         seconds=seconds,
         extras=extras,
         pass_counts=context.pass_counts(),
+        counts=context.counts(),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import keras
 import numpy as np
@@ -33,42 +33,36 @@ class PassCount:
     seconds: float = 0.0  # inside the compiled calls, with their numpy conversions (the benchmark's share)
 
 
-class ModelCalls:
-    """Logits, input gradients and layer gradients of one model, batched and compiled.
+class CompiledCalls:
+    """The compiled calls of one model (and Grad-CAM layer), shared by every `ModelCalls` on it.
 
-    `counts` keeps, per kind of pass ("forward", "gradient", "layer_gradient",
-    each prefixed by `kind_prefix`, e.g. "guided_" for the guided-ReLU clone),
-    how many images went through, in how many compiled calls and seconds:
-    methods' costs, their declared pass counts and the benchmark all read it.
+    Tracing a call costs seconds, so each is traced once per model, on first
+    use, into a concrete function (calling that skips tf.function's per-call
+    dispatch, a few ms that a one-pass method feels). Counting is not done
+    here but in each `ModelCalls`, so that explanations running at once on
+    one model (the app's visitors, say) each count their own passes.
     """
 
-    def __init__(
-        self, model, conv_layer: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE, kind_prefix: str = ""
-    ):
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    def __init__(self, model, conv_layer: str | None = None):
         self.model = model
         self.conv_layer = conv_layer
-        self.batch_size = batch_size
-        self.kind_prefix = kind_prefix
-        self.counts: dict[str, PassCount] = {}
-        self._images = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
+        self.images = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
         self._traced: dict = {}  # (kind, TensorFlow function) -> its compiled call
-        self._counting = threading.Lock()  # a method may call from two threads (Guided IG)
-
-    # Each call is traced once, on first use, into a concrete function: calling that
-    # skips tf.function's per-call dispatch (a few ms, which a one-pass method feels).
+        self._tracing = threading.Lock()  # two threads may ask for the same call first
 
     @cached_property
-    def _logits(self):
-        return tf.function(lambda images: (self.model(images, training=False),)).get_concrete_function(self._images)
+    def logits(self):
+        """images -> (logits,)."""
+        return self.traced("logits", lambda images: (self.model(images, training=False),), (self.images,))
 
     @cached_property
-    def _gradients(self):
-        return tf.function(self._input_gradients).get_concrete_function(self._images, _TARGET)
+    def gradients(self):
+        """images, target -> (d logit[target] / d images, logits)."""
+        return self.traced("gradients", self.input_gradients, (self.images, _TARGET))
 
     @cached_property
-    def _layer_gradients(self):
+    def layer_gradients(self):
+        """images, target -> (the conv layer's values, d logit[target] / d values)."""
         if self.conv_layer is None:
             raise ValueError("these model calls were made without a layer for Grad-CAM")
         layer_output = self.model.get_layer(self.conv_layer).output
@@ -80,14 +74,52 @@ class ModelCalls:
                 score = tf.reduce_sum(logits[:, target])
             return layer_values, tape.gradient(score, layer_values)
 
-        return tf.function(conv_gradients).get_concrete_function(self._images, _TARGET)
+        return self.traced("layer_gradients", conv_gradients, (self.images, _TARGET))
 
-    def _input_gradients(self, images, target):
+    def input_gradients(self, images, target):
+        """TensorFlow ops: d logit[target] / d images and the logits (traced into the calls above)."""
         with tf.GradientTape() as tape:
             tape.watch(images)
             logits = self.model(images, training=False)
             score = tf.reduce_sum(logits[:, target])
         return tape.gradient(score, images), logits
+
+    def traced(self, key, body, specs):
+        """`body` traced once per key into a concrete function for these input specs."""
+        with self._tracing:
+            if key not in self._traced:
+                self._traced[key] = tf.function(body).get_concrete_function(*specs)
+            return self._traced[key]
+
+
+@lru_cache(maxsize=16)
+def compiled_calls(model, conv_layer: str | None = None) -> CompiledCalls:
+    """The shared compiled calls of a model (kept for the 16 models used last)."""
+    return CompiledCalls(model, conv_layer)
+
+
+class ModelCalls:
+    """Logits, input gradients and layer gradients of one model, batched, compiled and counted.
+
+    `counts` keeps, per kind of pass ("forward", "gradient", "layer_gradient",
+    each prefixed by `kind_prefix`, e.g. "guided_" for the guided-ReLU clone),
+    how many images went through, in how many compiled calls and seconds:
+    methods' costs, their declared pass counts and the benchmark all read it.
+    Each ModelCalls counts only its own calls (every explanation makes its
+    own); the compiled functions behind them are shared (`compiled_calls`).
+    """
+
+    def __init__(
+        self, model, conv_layer: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE, kind_prefix: str = ""
+    ):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        self.compiled = compiled_calls(model, conv_layer)
+        self.model = model
+        self.batch_size = batch_size
+        self.kind_prefix = kind_prefix
+        self.counts: dict[str, PassCount] = {}
+        self._counting = threading.Lock()  # a method may call from two threads (Guided IG, XRAI)
 
     @property
     def passes(self) -> int:
@@ -113,7 +145,7 @@ class ModelCalls:
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         """Forward passes only: (N, classes) logits."""
-        return self._batched("forward", self._logits, images)[0]
+        return self._batched("forward", self.compiled.logits, images)[0]
 
     def probabilities(self, images: np.ndarray, target: int) -> np.ndarray:
         """Softmax probability of `target` for each image, (N,)."""
@@ -122,11 +154,12 @@ class ModelCalls:
 
     def input_gradients(self, images: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
         """d logit[target] / d input for each image, and the logits."""
-        return tuple(self._batched("gradient", self._gradients, images, tf.constant(target, tf.int32)))
+        return tuple(self._batched("gradient", self.compiled.gradients, images, tf.constant(target, tf.int32)))
 
     def layer_gradients(self, images: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
         """The conv layer's values and d logit[target] / d values."""
-        return tuple(self._batched("layer_gradient", self._layer_gradients, images, tf.constant(target, tf.int32)))
+        calls = self.compiled.layer_gradients
+        return tuple(self._batched("layer_gradient", calls, images, tf.constant(target, tf.int32)))
 
     def path_integral(self, path, shared, per_point, weights: np.ndarray, target: int) -> np.ndarray:
         """Sum over a path's points of weight * d logit[target] / d input at the point * the path's direction there.
@@ -142,12 +175,12 @@ class ModelCalls:
         def integral(*arguments):
             *path_arguments, weights, target = arguments
             points, directions = path(*path_arguments)
-            gradients, _ = self._input_gradients(points, target)
+            gradients, _ = self.compiled.input_gradients(points, target)
             return tf.tensordot(weights, gradients * directions, axes=1)
 
         shared, per_point = _inputs(shared), _inputs((*per_point, weights))
         specs = (*_fixed(shared), *(tf.TensorSpec([None, *a.shape[1:]], a.dtype) for a in per_point), _TARGET)
-        function = self._compiled(("integral", path), integral, specs)
+        function = self.compiled.traced(("integral", path), integral, specs)
         parts = self._over_batches("gradient", function, shared, per_point, tf.constant(target, tf.int32))
         return sum(parts, np.zeros(parts[0].shape, dtype=np.float64))
 
@@ -169,14 +202,8 @@ class ModelCalls:
 
         shared, per_image = _inputs(shared), _inputs(per_image)
         specs = (*_fixed(shared), *(tf.TensorSpec([None] * a.ndim, a.dtype) for a in per_image))
-        function = self._compiled(("perturbed", perturb), logits, specs)
+        function = self.compiled.traced(("perturbed", perturb), logits, specs)
         return np.concatenate(self._over_batches("forward", function, shared, per_image))
-
-    def _compiled(self, key, body, specs):
-        # Traced once per (kind, TensorFlow function) into a concrete function, as the calls above.
-        if key not in self._traced:
-            self._traced[key] = tf.function(body).get_concrete_function(*specs)
-        return self._traced[key]
 
     def _over_batches(self, kind, function, shared, per_item, *extra) -> list[np.ndarray]:
         """`function(*shared, *batch of each per_item array, *extra)` per batch, counted; the outputs as numpy."""
