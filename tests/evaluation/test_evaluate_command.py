@@ -16,11 +16,13 @@ from PIL import Image
 from toy_models import conv_bundle, random_image
 
 from history_of_interpretation.evaluation import command as evaluate_photos
-from history_of_interpretation.evaluation.command import check_out, collect_images, evaluate
+from history_of_interpretation.evaluation.command import check_out, collect_images
+from history_of_interpretation.evaluation.driver import Plan, evaluate, plan_units
 from history_of_interpretation.evaluation.result_log import ResultLog
 
 SIZE = 32
 METHODS = ["vanilla_gradient", "grad_cam", "loo_grid"]
+METRICS = ("model_randomisation", "class_sensitivity", "degenerate_maps")
 TESTS = Path(__file__).resolve().parents[1]
 
 # A child process that evaluates toy photos into argv[1]; the test kills it mid-run.
@@ -29,10 +31,18 @@ import sys
 sys.path.insert(0, {str(TESTS)!r})
 from pathlib import Path
 from toy_models import conv_bundle, random_image
-from history_of_interpretation.evaluation.command import evaluate
+from history_of_interpretation.evaluation.driver import Plan, evaluate, plan_units
+toy = conv_bundle(size={SIZE})
 photos = {{f"photo{{i}}": random_image({SIZE}, seed=i) for i in range(int(sys.argv[2]))}}
-evaluate(conv_bundle(size={SIZE}), photos, Path(sys.argv[1]), {METHODS!r}, steps=4, progress=False)
+plan = Plan({METRICS!r}, depths=tuple(toy.group_names))
+evaluate(toy, photos, plan_units({METHODS!r}), plan, out=Path(sys.argv[1]), progress=False)
 """
+
+
+def run(toy, out: Path, photos: int = 3, seed: int = 0):
+    photos = {f"photo{i}": random_image(SIZE, seed=i) for i in range(photos)}
+    plan = Plan(METRICS, depths=tuple(toy.group_names), seed=seed)
+    return evaluate(toy, photos, plan_units(METHODS), plan, out=out, progress=False)
 
 
 def read(path: Path) -> list[tuple]:
@@ -57,34 +67,33 @@ def toy():
 @pytest.fixture(scope="module")
 def complete_run(tmp_path_factory, toy):
     out = tmp_path_factory.mktemp("complete")
-    photos = {f"photo{i}": random_image(SIZE, seed=i) for i in range(3)}
-    evaluate(toy, photos, out, METHODS, steps=4, progress=False)
+    run(toy, out)
     return out
 
 
-def test_a_run_writes_long_rows_for_every_photo_method_and_metric(complete_run):
+def test_a_run_writes_long_rows_for_every_photo_unit_and_metric(complete_run):
     rows = read(complete_run / "evaluation.csv")
     assert len(rows) == len(set(rows))
-    names = {row[1] for row in rows}
-    assert {"random", "random_layer", "edge_detector", "loo_grid_random", "grad_cam_reversed", *METHODS} <= names
+    costs = read(complete_run / "costs.csv")
+    assert {(row[0], row[1]) for row in costs} == {
+        (f"photo{i}", unit) for i in range(3) for unit in ("random", "random_layer", "edge_detector", *METHODS)
+    }
     for photo in ("photo0", "photo1", "photo2"):
-        for metric in (
-            "deletion_auc",
-            "insertion_auc",
-            "sic_auc",
-            "aic_auc",
-            "randomization_spearman_abs",
-            "randomization_ssim",
-        ):
-            assert any(r[0] == photo and r[1] == "vanilla_gradient" and r[2] == metric for r in rows)
+        for method in METHODS:
+            for metric in METRICS:
+                assert sum(r[0] == photo and r[1] == method and r[2] == metric for r in rows) == 1
+        assert any(r[0] == photo and r[1] == "edge_detector" and r[2] == "model_randomisation" for r in rows)
+
+
+def test_the_report_ranks_every_unit_and_draws_the_differences(complete_run, toy):
+    evaluate_photos.write_report(complete_run, run(toy, complete_run))
     table = (complete_run / "evaluation.md").read_text()
-    assert "| vanilla_gradient |" in table and "deletion_auc ↓" in table
+    assert "| vanilla_gradient |" in table and "model_randomisation ↑" in table and "Friedman" in table
     assert (complete_run / "ranking.png").stat().st_size > 0
 
 
 def test_same_seed_same_numbers_bit_for_bit(complete_run, toy, tmp_path):
-    photos = {f"photo{i}": random_image(SIZE, seed=i) for i in range(3)}
-    evaluate(toy, photos, tmp_path, METHODS, steps=4, progress=False)
+    run(toy, tmp_path)
     assert (tmp_path / "evaluation.csv").read_bytes() == (complete_run / "evaluation.csv").read_bytes()
 
 
@@ -108,21 +117,25 @@ def test_a_killed_run_resumes_without_losing_or_repeating_a_row(complete_run, tm
 
 
 def test_a_half_written_unit_is_dropped_and_computed_again(complete_run, toy, tmp_path):
-    text = (complete_run / "evaluation.csv").read_text()
-    lines = text.splitlines(keepends=True)
-    (tmp_path / "evaluation.csv").write_text("".join(lines[:-3]) + lines[-3][:7])  # cut mid-row, mid-unit
+    # The last unit's rows got in whole, then the kill came before its cost line (the commit mark) did:
+    # the rows must go; and the cost file's own last line is cut mid-way.
+    rows = (complete_run / "evaluation.csv").read_text()
+    costs = (complete_run / "costs.csv").read_text().splitlines(keepends=True)
+    (tmp_path / "evaluation.csv").write_text(rows)
+    (tmp_path / "costs.csv").write_text("".join(costs[:-1]) + costs[-1][:9])
     (tmp_path / "evaluation_settings.json").write_text((complete_run / "evaluation_settings.json").read_text())
-    log = ResultLog(tmp_path, evaluate_photos.METRICS)
+    settings = {"model": toy.name, "metrics": list(METRICS), "depths": toy.group_names, "seed": 0}
+    log = ResultLog(tmp_path, settings)
     assert not log.done("photo2", "loo_grid") and log.done("photo2", "grad_cam")
-    assert (tmp_path / "evaluation.csv").read_text().endswith("\n")
-    photos = {f"photo{i}": random_image(SIZE, seed=i) for i in range(3)}
-    evaluate(toy, photos, tmp_path, METHODS, steps=4, progress=False)
+    assert not any(row["image"] == "photo2" and row["method"].startswith("loo_grid") for row in log.rows())
+    assert (tmp_path / "costs.csv").read_text().endswith("\n")
+    run(toy, tmp_path)
     assert sorted(read(tmp_path / "evaluation.csv")) == sorted(read(complete_run / "evaluation.csv"))
 
 
 def test_other_settings_in_out_are_refused(complete_run, toy):
-    with pytest.raises(ValueError, match="other settings \\(steps\\)"):
-        evaluate(toy, {"photo0": random_image(SIZE)}, complete_run, METHODS, steps=5, progress=False)
+    with pytest.raises(ValueError, match="other settings \\(seed\\)"):
+        run(toy, complete_run, photos=1, seed=5)
 
 
 def test_a_folder_skips_non_images_with_a_warning_naming_them(tmp_path):

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from toy_models import conv_bundle, random_image
 
-from coursetools.fingerprints import fingerprint
 from history_of_interpretation.evaluation.map_statistics import half_shares, positive_mass_fraction
 from history_of_interpretation.images import Composite
-from history_of_interpretation.methods import AttributionResult, attribute
+from history_of_interpretation.methods import AttributionResult
 
 
 def _result(attribution: np.ndarray, method: str = "vanilla_gradient", passes: int = 1) -> AttributionResult:
@@ -71,47 +69,6 @@ def test_positive_mass_fraction_of_a_map_without_positive_mass_is_an_error(attri
         positive_mass_fraction(attribution, np.ones((4, 4), bool))
 
 
-# --- fingerprint -------------------------------------------------------------------
-
-
-def test_fingerprint_is_a_stable_line():
-    attribution = _peaked_map(1, 2)
-    line = fingerprint(_result(attribution))
-    assert line == fingerprint(_result(attribution.copy()))
-    assert "\n" not in line
-    assert line.startswith("vanilla_gradient: class 281 (tabby), passes 1, ")
-    assert "peak cell (1,2)" in line
-    # Float noise far below the rounding does not change it, and neither does the map's scale.
-    noise = 1 + 1e-6 * np.random.default_rng(1).standard_normal(attribution.shape)
-    assert fingerprint(_result(attribution * noise)) == line
-    assert fingerprint(_result(attribution * 1000.0)) == line
-
-
-def test_fingerprint_changes_when_the_map_does():
-    attribution = _peaked_map(1, 2)
-    line = fingerprint(_result(attribution))
-    assert fingerprint(_result(_peaked_map(3, 0))) != line  # the peak moved
-    spread = attribution + 1.0  # the same peak on a raised floor: the statistics of the shape change
-    assert "peak cell (1,2)" in fingerprint(_result(spread)) and fingerprint(_result(spread)) != line
-    assert fingerprint(_result(attribution, passes=2)) != line
-    assert fingerprint(_result(attribution, method="smoothgrad")) != line
-
-
-def test_fingerprint_of_a_two_dimensional_and_of_a_zero_map():
-    attribution = _peaked_map(0, 3)
-    # A 2-D map is read like the channel sum of a 3-D one.
-    assert fingerprint(_result(attribution.sum(axis=2))) == fingerprint(_result(attribution))
-    assert fingerprint(_result(np.zeros((8, 8)))).endswith("all zero")
-
-
-def test_fingerprint_of_a_method_run_is_reproducible():
-    toy = conv_bundle(size=16, classes=1000)
-    image = random_image(16, seed=2)
-    first = fingerprint(attribute("smoothgrad", toy, image, samples=4, seed=3))
-    assert first == fingerprint(attribute("smoothgrad", toy, image, samples=4, seed=3))
-    assert first.startswith("smoothgrad: class ") and "passes 4," in first
-
-
 def test_cost_table_per_result_and_averaged_per_method():
     from dataclasses import replace
 
@@ -132,3 +89,17 @@ def test_cost_table_renders_as_markdown_in_jupyter():
 
     table = cost_table([_result(np.ones((4, 4)))])
     assert table._repr_markdown_() == str(table) and str(table).startswith("| method | class |")
+
+
+def test_similarity_of_a_map_with_itself_with_its_negative_and_with_a_constant_map():
+    from history_of_interpretation.evaluation.map_statistics import is_degenerate, magnitude_ssim, rank_correlation
+
+    attribution = np.random.default_rng(0).normal(size=(16, 16, 3))
+    assert rank_correlation(attribution, attribution) == pytest.approx(1.0)
+    assert magnitude_ssim(attribution, attribution) == pytest.approx(1.0)
+    assert rank_correlation(attribution, -attribution, absolute=True) == pytest.approx(1.0)
+    assert rank_correlation(attribution, -attribution) == pytest.approx(-1.0)
+    # A constant map ranks nothing: its similarity is undefined, neither "unrelated" (0) nor "the same" (1).
+    constant = np.zeros_like(attribution)
+    assert is_degenerate(constant) and is_degenerate(np.full((4, 4), np.nan)) and not is_degenerate(attribution)
+    assert np.isnan(rank_correlation(attribution, constant)) and np.isnan(magnitude_ssim(constant, attribution))

@@ -11,18 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from ..methods import AttributionResult, attribute, method_spec
 from ..methods.rules import SEED
-
-
-def rank_correlation(first: np.ndarray, second: np.ndarray) -> float:
-    """Spearman rank correlation of two maps of the same shape (colour channels summed)."""
-    first, second = (np.sum(m, axis=2) if m.ndim == 3 else m for m in (np.asarray(first), np.asarray(second)))
-    if first.shape != second.shape:
-        raise ValueError(f"the maps have shapes {first.shape} and {second.shape}; they must match")
-    return float(spearmanr(first.ravel(), second.ravel())[0])
+from .map_statistics import rank_correlation
 
 
 @dataclass

@@ -1,203 +1,212 @@
-"""Every measurement of one (photo, method), as the chapter and `make evaluate` take it.
+"""The one evaluation driver: every unit on every photo, every declared metric, for chapter 12 and `make evaluate`.
 
-A *unit* is a photo and one of: a registered method (with its reversed map
-and, for segment methods, its own random baseline), `random` (per-pixel
-random map), `random_layer` (random at the Grad-CAM layer's grid) or
-`edge_detector` (Sobel of the photo). `measure_unit` returns the unit's long
-rows (image, method, metric, value) and the details behind them (curves,
-maps, similarities per randomisation step) for figures.
+`evaluate(bundle, photos, units, plan)` measures each (photo, unit): the
+unit's map on the trained model (a method's `attribute()`, or a baseline's
+map), its references (`baselines.py`), then each metric of the plan that
+applies to the unit (`metrics.py`), and returns the long rows (image, method,
+metric, value) with what each unit cost. With `out`, every finished unit is
+appended to the crash-safe CSV there (`result_log.py`) and a rerun resumes;
+without it, everything stays in memory, details included (curves, randomised
+maps), for a chapter's figures.
 """
 
 from __future__ import annotations
 
+import sys
 import time
-import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from ..methods import METHODS, SPECS, Context, attribute
-from ..models.labels import class_index
-from .randomisation import cascade, edge_map, randomisation_similarities
-from .ranking import METRICS
-from .removal import area, deletion_insertion, importance, pic_metrics, random_baseline, random_map
+from ..methods import SPECS, attribute, method_spec
+from ..methods.model_calls import DEFAULT_BATCH_SIZE
+from .baselines import references, shared_baseline, shared_units
+from .metrics import METRIC_SPECS, check_metrics
+from .randomisation import Randomiser
+from .units import Subject, Unit, importance
 
-BASELINE_UNITS = ("random", "random_layer", "edge_detector")
-DELETION_METRICS = {"black": "deletion_auc", "blurred": "deletion_blurred_auc"}  # removal -> metric
-CURVE_METRICS = {
-    "deletion_black": "deletion_auc",
-    "deletion_blurred": "deletion_blurred_auc",
-    "insertion": "insertion_auc",
-}
+
+@dataclass(frozen=True)
+class Plan:
+    """How an evaluation measures: which metrics, the randomisation cascade's depths, the seed, the batch size."""
+
+    metrics: tuple[str, ...]
+    depths: tuple[str, ...] = ()  # layer groups from the output down; needed by randomisation metrics
+    seed: int = 0
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+    def __post_init__(self):
+        check_metrics(self.metrics)
+        if self.needs_randomiser and not self.depths:
+            raise ValueError("randomisation metrics need the cascade's depths (layer groups, from the output down)")
+
+    @property
+    def needs_randomiser(self) -> bool:
+        """Whether a metric of the plan reruns the method on randomised models."""
+        return any(
+            METRIC_SPECS[name].family == "randomisation" and "model" in METRIC_SPECS[name].needs
+            for name in self.metrics
+        )
+
+    def applicable(self, unit: Unit) -> list[str]:
+        """The plan's metrics that score this unit, in the plan's order."""
+        return [name for name in self.metrics if METRIC_SPECS[name].applies(unit)]
+
+
+@dataclass
+class Cost:
+    """What one (photo, unit) cost: the method's passes and seconds, and its metrics' seconds."""
+
+    passes: int = 0
+    seconds: float = 0.0
+    metric_passes: int = 0  # images the removal metrics sent through the network for this unit's maps
+    metric_seconds: float = 0.0
 
 
 @dataclass
 class Measurement:
-    """One unit's rows and what lies behind them."""
+    """One unit on one photo: its rows, its cost, and the subject behind them (maps, curves, memo)."""
 
+    image: str
+    unit: Unit
     rows: list[dict]
-    curves: dict = field(default_factory=dict)  # map name -> {"deletion_black", "deletion_blurred", "insertion"}
-    similarities: list[dict] = field(default_factory=list)  # per randomisation step (see sanity.py)
-    result: object = None  # the AttributionResult on the trained model (registered methods)
-    importance_maps: dict = field(default_factory=dict)
-    curve_passes: int = 0
-    curve_seconds: float = 0.0
+    cost: Cost
+    subject: Subject | None = None
 
 
-def units(methods) -> list[str]:
-    """The units to evaluate per photo for these methods: the baselines that apply, then the methods."""
-    needed = ["random"]
-    if any(SPECS[m].resolution == "layer" for m in methods):
-        needed.append("random_layer")
-    return [*needed, "edge_detector", *methods]
+@dataclass
+class Evaluation:
+    """Every measurement of an evaluation, and their rows."""
+
+    measurements: list[Measurement] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[dict]:
+        """The long rows: image, method (a map's name), metric, value."""
+        return [row for measurement in self.measurements for row in measurement.rows]
+
+    def costs(self) -> dict[str, tuple[float, float]]:
+        """Per unit: mean passes and seconds per photo."""
+        by_unit: dict[str, list[Cost]] = {}
+        for measurement in self.measurements:
+            by_unit.setdefault(measurement.unit.name, []).append(measurement.cost)
+        return {
+            name: (float(np.mean([c.passes for c in costs])), float(np.mean([c.seconds for c in costs])))
+            for name, costs in by_unit.items()
+        }
+
+    def get(self, image: str, unit: str) -> Measurement:
+        """The measurement of one unit on one photo."""
+        for measurement in self.measurements:
+            if measurement.image == image and measurement.unit.name == unit:
+                return measurement
+        raise KeyError(f"no measurement of {unit!r} on {image!r}")
+
+
+def plan_units(methods: Iterable[str], settings: dict[str, dict] | None = None) -> list[Unit]:
+    """The units that evaluate these methods: the shared baselines they need, then each method at its settings."""
+    methods = check_methods(methods)
+    settings = settings or {}
+    baselines = [Unit(baseline.name) for baseline in shared_units(methods)]
+    return [*baselines, *(Unit.of_method(method, settings.get(method)) for method in methods)]
 
 
 def check_methods(methods) -> list[str]:
     """The methods, each a registered one; a clear error otherwise."""
     methods = list(methods)
-    unknown = [m for m in methods if m not in SPECS]
-    if unknown:
-        raise ValueError(f"unknown method {', '.join(map(repr, unknown))}; choose from {', '.join(METHODS)}")
+    for method in methods:
+        method_spec(method)
     if not methods:
-        raise ValueError(f"give at least one method; choose from {', '.join(METHODS)}")
+        raise ValueError(f"give at least one method; choose from {', '.join(SPECS)}")
     return methods
 
 
-def check_metrics(metrics) -> list[str]:
-    """The metrics, each one the evaluation knows; a clear error otherwise."""
-    metrics = list(metrics)
-    unknown = [m for m in metrics if m not in METRICS]
-    if unknown or not metrics:
-        raise ValueError(
-            f"unknown metric {', '.join(map(repr, unknown)) or '(none given)'}; choose from {', '.join(METRICS)}"
-        )
-    return metrics
-
-
-def _faithfulness_rows(image_name, context, maps, metrics, steps, seed, measurement):
-    rows = []
-    removals = [removal for removal, metric in DELETION_METRICS.items() if metric in metrics]
-    if removals or "insertion_auc" in metrics:
-        started, passes = time.perf_counter(), context.passes()
-        curves = deletion_insertion(context, maps, steps, removals=removals, seed=seed)
-        measurement.curve_seconds += time.perf_counter() - started
-        measurement.curve_passes += context.passes() - passes
-        measurement.curves.update(curves)
-        for name, named_curves in curves.items():
-            for kind, metric in CURVE_METRICS.items():
-                if metric in metrics and kind in named_curves:
-                    rows.append(_row(image_name, name, metric, area(named_curves[kind])))
-    if "sic_auc" in metrics or "aic_auc" in metrics:
-        for name, scores in pic_metrics(context, maps, seed).items():
-            rows += [
-                _row(image_name, name, f"{kind}_auc", value)
-                for kind, value in scores.items()
-                if f"{kind}_auc" in metrics
-            ]
-    return rows
-
-
-def _randomisation_rows(image_name, name, randomiser, depths, explain, trained_map, metrics, measurement):
-    wanted = {f"randomization_{key}": key for key in ("spearman_abs", "spearman_signed", "ssim")}
-    if randomiser is None or not set(wanted) & set(metrics):
-        return []
-    measurement.similarities = randomisation_similarities(
-        randomiser, cascade(randomiser.group_names, depths), explain, trained_map
-    )
-    return [
-        _row(image_name, name, metric, float(np.mean([s[key] for s in measurement.similarities])))
-        for metric, key in wanted.items()
-        if metric in metrics
-    ]
-
-
-def _row(image: str, method: str, metric: str, value: float) -> dict:
-    return {"image": image, "method": method, "metric": metric, "value": float(value)}
-
-
-def explainer(unit: str, image: np.ndarray, target=None, settings: dict | None = None, batch_size: int = 32):
-    """`explain(bundle) -> map` of one unit on one photo, for randomisation (edge_detector ignores the bundle)."""
-    if unit == "edge_detector":
-        return lambda bundle: edge_map(image)
-    return lambda bundle: attribute(unit, bundle, image, target=target, batch_size=batch_size, **(settings or {})).map
-
-
-def forward_seconds_per_image(bundle, image: np.ndarray, repeats: int = 5, batch_size: int = 32) -> float:
-    """The forward floor: best time per image of a batch of `batch_size` through the compiled calls."""
-    calls = Context(bundle, image, None, batch_size).calls
-    batch = np.repeat(bundle.preprocess(image)[None], batch_size, axis=0)
-    calls.logits(batch)  # compiled and warm
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        calls.logits(batch)
-        best = min(best, time.perf_counter() - started)
-    return best / batch_size
-
-
-def measure_unit(
-    bundle,
-    image_name: str,
-    image: np.ndarray,
-    unit: str,
-    metrics,
-    *,
-    randomiser=None,
-    depths=(),
-    settings: dict | None = None,
-    steps: int = 32,
-    seed: int = 0,
-    target=None,
-    batch_size: int = 32,
+def measure(
+    bundle, image_name: str, image: np.ndarray, unit: Unit, plan: Plan, randomiser=None, target=None, case=None
 ) -> Measurement:
-    """All rows of one unit on one photo (see the module's docstring).
-
-    Randomisation rows (registered methods and the edge detector) are the
-    mean similarity over the cascade down to each of `depths` (layer groups
-    of `randomiser`); faithfulness rows come from `deletion_insertion` (with
-    `steps` points) and PIC. Random draws depend only on `seed`, the photo's
-    name and the unit. `target`: the class to explain (default: top-1).
-    """
-    measurement = Measurement(rows=[])
-    rng = np.random.default_rng([seed, zlib.crc32(image_name.encode()), zlib.crc32(unit.encode())])
-    context = None
-    if unit in SPECS:
-        spec = SPECS[unit]
-        result = attribute(unit, bundle, image, target=target, batch_size=batch_size, **(settings or {}))
-        measurement.result = result
-        context = Context(bundle, image, result.target, batch_size)
-        own = importance(result.map, spec.display)
-        maps = {unit: own, f"{unit}_reversed": -own}
-        random_name, random_importance = random_baseline(spec, result, bundle, rng)
-        if random_name == f"{unit}_random":  # shared random baselines are units of their own
-            maps[random_name] = random_importance
-        rows = _faithfulness_rows(image_name, context, maps, metrics, steps, seed, measurement)
-        rows += _randomisation_rows(
-            image_name,
-            unit,
-            randomiser,
-            depths,
-            explainer(unit, image, result.target, settings, batch_size),
-            result.map,
-            metrics,
-            measurement,
-        )
+    """Every metric of the plan that applies to `unit` on one photo (or grid case: `case`)."""
+    cost = Cost()
+    if unit.is_method:
+        result = attribute(unit.method, bundle, image, target=target, batch_size=plan.batch_size, **unit.kwargs)
+        cost.passes, cost.seconds = result.passes, result.seconds
+        maps = {unit.name: importance(result.map, SPECS[unit.method].display)}
+        target, unit_references = result.target, references(SPECS[unit.method])
     else:
-        if unit not in BASELINE_UNITS:
-            raise ValueError(f"unknown unit {unit!r}: a method ({', '.join(METHODS)}) or one of {BASELINE_UNITS}")
-        context = Context(bundle, image, None if target is None else class_index(target), batch_size)
-        shape = image.shape[:2]
-        maps = {
-            "random": lambda: random_map(shape, rng),
-            "random_layer": lambda: random_map(shape, rng, grid=bundle.layer_grid()),
-            "edge_detector": lambda: edge_map(image).astype(np.float64),
-        }
-        maps = {unit: maps[unit]()}
-        rows = _faithfulness_rows(image_name, context, maps, metrics, steps, seed, measurement)
-        if unit == "edge_detector":
-            rows += _randomisation_rows(
-                image_name, unit, randomiser, depths, explainer(unit, image), maps[unit], metrics, measurement
-            )
-    measurement.importance_maps = maps
-    measurement.rows = rows
-    return measurement
+        result, unit_references = None, []
+        target = int(np.argmax(bundle.logits(image)[0])) if target is None else target
+        maps = {}
+    subject = Subject(
+        bundle, image_name, image, unit, target, maps, result, randomiser, plan.depths, case, plan.seed, plan.batch_size
+    )
+    if not unit.is_method:
+        maps[unit.name] = np.asarray(shared_baseline(unit.name).make(subject, subject.rng("map")), dtype=np.float64)
+    for reference in unit_references:
+        maps[f"{unit.name}:{reference.name}"] = np.asarray(reference.make(subject, subject.rng(reference.name)))
+    rows = []
+    for name in plan.applicable(unit):
+        started, passes = time.perf_counter(), subject.context.passes()
+        values = METRIC_SPECS[name].function(subject)
+        cost.metric_seconds += time.perf_counter() - started
+        cost.metric_passes += subject.context.passes() - passes
+        rows += [_row(image_name, map_name, name, value) for map_name, value in values.items()]
+    return Measurement(image_name, unit, rows, cost, subject)
+
+
+def _row(image: str, map_name: str, metric: str, value: float) -> dict:
+    return {"image": image, "method": map_name, "metric": metric, "value": float(value)}
+
+
+def warm_up(bundle, image: np.ndarray, units: Iterable[Unit]) -> None:
+    """Run each method once at its quick settings: its first call compiles TensorFlow functions (seconds)."""
+    for method in dict.fromkeys(unit.method for unit in units if unit.is_method):
+        attribute(method, bundle, image, **SPECS[method].quick)
+
+
+def evaluate(
+    bundle,
+    photos: dict[str, np.ndarray],
+    units: list[Unit],
+    plan: Plan,
+    *,
+    targets: dict[str, int] | None = None,
+    out: Path | None = None,
+    keep_details: bool | None = None,
+    progress: bool = True,
+) -> Evaluation:
+    """Measure every unit on every photo (see the module's docstring); `targets`: a class per photo (default top-1).
+
+    With `out`, units already in OUT's log are skipped (resuming) and each new
+    one is appended as it finishes; details (subjects) are kept only without `out`
+    unless `keep_details` says otherwise.
+    """
+    from tqdm.auto import tqdm
+
+    from .result_log import ResultLog
+
+    keep_details = out is None if keep_details is None else keep_details
+    settings = {"model": bundle.name, "metrics": list(plan.metrics), "depths": list(plan.depths), "seed": plan.seed}
+    log = ResultLog(out, settings) if out is not None else None
+    todo = [(name, unit) for name in photos for unit in units if log is None or not log.done(name, unit.name)]
+    evaluation = Evaluation()
+    if todo:
+        warm_up(bundle, photos[todo[0][0]], [unit for _, unit in todo])
+    randomiser = Randomiser(bundle, plan.seed) if plan.needs_randomiser else None
+    total = len(photos) * len(units)
+    with tqdm(
+        total=total, initial=total - len(todo), desc="evaluating", unit="unit", disable=not progress, file=sys.stderr
+    ) as bar:
+        for name, unit in todo:
+            bar.set_postfix_str(f"{name} · {unit.name}")
+            target = (targets or {}).get(name)
+            measurement = measure(bundle, name, photos[name], unit, plan, randomiser, target)
+            if log is not None:
+                log.append(measurement)
+            if not keep_details:
+                measurement.subject = None
+            evaluation.measurements.append(measurement)
+            bar.update()
+    if log is not None:
+        evaluation.measurements = log.measurements()
+    return evaluation

@@ -1,19 +1,27 @@
-"""Numbers that judge a map: where its mass lies, and a stable fingerprint.
+"""Numbers about one map, or two maps of one photo: where the positive mass lies, how speckled, how alike.
 
-The fingerprint is what nbval compares in the executed notebooks: figures
-are pictures, so each figure cell also prints a few rounded statistics of
-the maps behind it, coarse enough to survive float noise across CPUs and
-fine enough to change when a method does.
+Maps with colour channels (HxWx3) are collapsed to one value per pixel by
+`per_pixel` first, the one place that decides how. A map whose values are all
+equal (all zero, say) is *degenerate*: it ranks no pixel above another, so any
+similarity with it is undefined (NaN), never 0 or 1.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import spearmanr
+from skimage.metrics import structural_similarity
+
+
+def per_pixel(attribution: np.ndarray, absolute: bool = False) -> np.ndarray:
+    """One float64 value per pixel: the map (or |map|) summed over its colour channels, if it has them."""
+    values = np.abs(attribution) if absolute else np.asarray(attribution)
+    return (values.sum(axis=2) if values.ndim == 3 else values).astype(np.float64)
 
 
 def positive_mass_fraction(attribution: np.ndarray, region: np.ndarray) -> float:
     """Share of the map's positive mass that lies inside a boolean HxW region."""
-    summed = np.sum(attribution, axis=2) if attribution.ndim == 3 else attribution
+    summed = per_pixel(attribution)
     if summed.shape != region.shape:
         raise ValueError(f"the region is {region.shape} but the map is {summed.shape}; they must match")
     positive = np.maximum(summed, 0.0)
@@ -32,65 +40,6 @@ def half_shares(attribution: np.ndarray, composite) -> dict[str, float]:
     return {side: positive_mass_fraction(attribution, composite.half_mask(side)) for side in ("left", "right")}
 
 
-def _significant(value: float, digits: int = 2) -> str:
-    return f"{value:.{digits}g}"
-
-
-def fingerprint(result) -> str:
-    """One line: method, class, passes, and rounded statistics of |map|.
-
-    The statistics are scale-free (ratios to the mean magnitude) so they depend
-    on the map's shape, not on units: the 50th and 99th percentiles of |map|
-    over its mean, the share of mass in the top 5% of pixels, and the 4x4 cell
-    holding the most mass.
-    """
-    magnitude = np.abs(result.map)
-    magnitude = magnitude.sum(axis=2) if magnitude.ndim == 3 else magnitude
-    mean = float(magnitude.mean())
-    if mean == 0:
-        return f"{result.method}: class {result.target} ({result.label}), passes {result.passes}, all zero"
-    flat = np.sort(magnitude.ravel())[::-1]
-    top_share = flat[: max(1, flat.size // 20)].sum() / flat.sum()
-    height, width = magnitude.shape
-    cells = magnitude[: height // 4 * 4, : width // 4 * 4].reshape(4, height // 4, 4, width // 4).sum(axis=(1, 3))
-    row, col = np.unravel_index(np.argmax(cells), cells.shape)
-    return (
-        f"{result.method}: class {result.target} ({result.label}), passes {result.passes}, "
-        f"p50/mean {_significant(np.percentile(magnitude, 50) / mean)}, "
-        f"p99/mean {_significant(np.percentile(magnitude, 99) / mean)}, "
-        f"top5% share {_significant(top_share)}, peak cell ({row},{col})"
-    )
-
-
-class MarkdownTable(str):
-    """A markdown table that Jupyter shows rendered when it ends a cell."""
-
-    def _repr_markdown_(self) -> str:
-        return str(self)
-
-
-def cost_table(results, by_method: bool = False) -> MarkdownTable:
-    """A markdown table of what each result cost: passes through the network and seconds.
-
-    With `by_method`, one row per method: its passes and seconds averaged over
-    its results (say, one per photo).
-    """
-    results = list(results)
-    if not by_method:
-        lines = ["| method | class | passes | seconds |", "|---|---|---:|---:|"]
-        lines += [f"| {r.method} | {r.label} | {r.passes} | {r.seconds:.2f} |" for r in results]
-        return MarkdownTable("\n".join(lines))
-    runs: dict[str, list] = {}
-    for result in results:
-        runs.setdefault(result.method, []).append(result)
-    lines = ["| method | passes (mean) | seconds (mean) |", "|---|---:|---:|"]
-    lines += [
-        f"| {method} | {np.mean([r.passes for r in group]):g} | {np.mean([r.seconds for r in group]):.2f} |"
-        for method, group in runs.items()
-    ]
-    return MarkdownTable("\n".join(lines))
-
-
 def total_variation(attribution: np.ndarray) -> float:
     """How speckled a map is: the mean jump of |map| between neighbouring pixels, over its mean.
 
@@ -99,10 +48,38 @@ def total_variation(attribution: np.ndarray) -> float:
     Noise that is scattered pixel by pixel (what Guided IG set out to remove
     from integrated gradients) raises it.
     """
-    magnitude = np.abs(np.asarray(attribution, dtype=np.float64))
-    magnitude = magnitude.sum(axis=2) if magnitude.ndim == 3 else magnitude
+    magnitude = per_pixel(attribution, absolute=True)
     mean = magnitude.mean()
     if mean == 0:
         raise ValueError("the map is all zero: its variation is undefined")
     jumps = np.concatenate([np.abs(np.diff(magnitude, axis=0)).ravel(), np.abs(np.diff(magnitude, axis=1)).ravel()])
     return float(jumps.mean() / mean)
+
+
+def is_degenerate(attribution: np.ndarray) -> bool:
+    """Whether a map ranks nothing: constant (all zero included) or not finite, summed over colour."""
+    values = per_pixel(attribution)
+    return not np.all(np.isfinite(values)) or np.ptp(values) == 0
+
+
+def rank_correlation(first: np.ndarray, second: np.ndarray, absolute: bool = False) -> float:
+    """Spearman rank correlation of two maps of one photo (summed over colour; of |map| with `absolute`).
+
+    NaN when either map is degenerate: a constant map shares no ranking, which
+    is not the same as an unrelated one (0).
+    """
+    first, second = per_pixel(first, absolute), per_pixel(second, absolute)
+    if first.shape != second.shape:
+        raise ValueError(f"the maps have shapes {first.shape} and {second.shape}; they must match")
+    if is_degenerate(first) or is_degenerate(second):
+        return float("nan")
+    return float(spearmanr(first.ravel(), second.ravel()).statistic)
+
+
+def magnitude_ssim(first: np.ndarray, second: np.ndarray) -> float:
+    """SSIM of two maps' |map| (summed over colour), each scaled to [0, 1] (Adebayo et al. 2018); NaN if degenerate."""
+    first, second = per_pixel(first, True), per_pixel(second, True)
+    if is_degenerate(first) or is_degenerate(second):
+        return float("nan")
+    scaled = [(values - values.min()) / np.ptp(values) for values in (first, second)]
+    return float(structural_similarity(*scaled, data_range=1.0))

@@ -2,8 +2,9 @@
 
 Randomise the model's weights, from the logits down to the stem, and ask
 whether each method's map changes. A map that survives randomisation
-describes the photo, not the model; an edge detector (`edge_map`), which
-never looks at the model, is the extreme case.
+describes the photo, not the model; an edge detector (`baselines.edge_map`),
+which never looks at the model, is the extreme case. The metrics built on it
+are in `randomisation_metrics.py`.
 
 `Randomiser` keeps ONE clone of the model and re-assigns its variables for
 each randomisation step, so the model calls compiled for the clone (which
@@ -15,10 +16,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy.stats import spearmanr
-from skimage.color import rgb2gray
-from skimage.filters import sobel
-from skimage.metrics import structural_similarity
 
 # A tag for the weights' random stream: default_rng([0, 0]) would replay default_rng(0),
 # the very stream a model's own weights may have been drawn from.
@@ -113,54 +110,3 @@ class Randomiser:
             except ValueError:  # no ReLU layers: no guided methods on this model
                 self._guided = False
         return self._guided or None
-
-
-def edge_map(image: np.ndarray) -> np.ndarray:
-    """Sobel edge magnitude of the photo (scikit-image): a 'map' that ignores the model."""
-    return sobel(rgb2gray(image)).astype(np.float32)
-
-
-def _plane(attribution: np.ndarray, absolute: bool) -> np.ndarray:
-    values = np.abs(attribution) if absolute else attribution
-    return (values.sum(axis=2) if values.ndim == 3 else values).astype(np.float64)
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    # A constant map has no ranking to share: call its correlation 0 rather than undefined.
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return 0.0
-    return float(spearmanr(a.ravel(), b.ravel()).statistic)
-
-
-def _unit_range(values: np.ndarray) -> np.ndarray:
-    span = np.ptp(values)
-    return (values - values.min()) / span if span > 0 else np.zeros_like(values)
-
-
-def map_similarity(trained: np.ndarray, randomised: np.ndarray) -> dict[str, float]:
-    """Adebayo et al.'s similarities between two maps of one photo.
-
-    Spearman rank correlation of the absolute maps (summed over colour) and of
-    the signed maps, and SSIM of the absolute maps scaled to [0, 1].
-    """
-    trained_abs, random_abs = _plane(trained, True), _plane(randomised, True)
-    return {
-        "spearman_abs": _spearman(trained_abs, random_abs),
-        "spearman_signed": _spearman(_plane(trained, False), _plane(randomised, False)),
-        "ssim": float(structural_similarity(_unit_range(trained_abs), _unit_range(random_abs), data_range=1.0)),
-    }
-
-
-def randomisation_similarities(randomiser: Randomiser, steps, explain, trained_map: np.ndarray) -> list[dict]:
-    """For each step (name, groups): randomise those groups, explain, compare with the trained map.
-
-    `explain(bundle)` returns a map for the photo on the bundle it is given
-    (the randomised copy). Returns one dict per step: the step's name, the
-    similarities and the randomised map.
-    """
-    rows = []
-    for name, groups in steps:
-        randomiser.randomise(groups)
-        randomised_map = explain(randomiser.bundle)
-        rows.append({"step": name, **map_similarity(trained_map, randomised_map), "map": randomised_map})
-    return rows

@@ -1,35 +1,44 @@
 """A long-form CSV that survives being killed: whole units appended, fsynced, repaired on reopen.
 
-Each unit (photo, method) is formatted whole and appended with ONE write to
-a file opened for appending, then flushed and fsynced. A kill can only cut
-the last write short; reopening drops a partial last line and the rows of
-any unit whose closing row is missing (the unit's own row for its last
-metric is always written last), rewriting the file atomically, so the rerun
-computes that unit again without duplicates.
+OUT/evaluation.csv holds the rows (image, method, metric, value), one per
+map and metric; OUT/costs.csv one line per finished (image, unit): its passes
+and seconds. A unit's rows are appended with ONE write, flushed and fsynced,
+and only then its cost line, the same way: the cost line is the unit's commit
+mark. Reopening drops a partial last line of either file and the rows of any
+unit without its cost line (rewriting the file atomically), so a rerun
+computes that unit again, with no duplicate and no torn row.
+
+OUT/evaluation_settings.json records what produced the rows (model, metrics,
+depths, seed, package versions); resuming with other settings is refused.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import os
+import platform
+from importlib import metadata
 from pathlib import Path
 
 from ..files import atomic_output
-from .ranking import METRICS
+from .units import Unit, method_of, split_map_name
 
 COLUMNS = ("image", "method", "metric", "value")
-COST_COLUMNS = ("image", "method", "passes", "seconds", "curve_passes", "curve_seconds")
-RANDOMISATION = ("randomization_spearman_abs", "randomization_spearman_signed", "randomization_ssim")
-SUFFIXES = ("_reversed", "_random")
+COST_COLUMNS = ("image", "unit", "passes", "seconds", "metric_passes", "metric_seconds")
+VERSIONED = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "scipy", "scikit-image", "saliency", "lime")
 
 
-def unit_metrics(unit: str, metrics) -> list[str]:
-    """The metrics a unit's own rows carry, in METRICS order (random maps have no randomisation)."""
-    applies = [m for m in METRICS if m in metrics]
-    if unit in ("random", "random_layer"):
-        applies = [m for m in applies if m not in RANDOMISATION]
-    return applies
+def provenance() -> dict:
+    """The versions that produced a result: Python, platform and the packages the numbers depend on."""
+    versions = {}
+    for package in VERSIONED:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return {"python": platform.python_version(), "platform": platform.platform(), "packages": versions}
 
 
 def _append(path: Path, text: str) -> None:
@@ -46,96 +55,103 @@ def _append(path: Path, text: str) -> None:
 def _format(rows, columns) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerows([[row[c] if not isinstance(row[c], float) else repr(row[c]) for c in columns] for row in rows])
+    writer.writerows([[repr(row[c]) if isinstance(row[c], float) else row[c] for c in columns] for row in rows])
     return buffer.getvalue()
 
 
+def _whole_rows(path: Path, columns) -> list[dict] | None:
+    """The file's complete rows (a kill leaves at most a partial last line); None for a new or empty file."""
+    header = ",".join(columns) + "\n"
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    text = path.read_text()
+    if header.startswith(text):
+        return None
+    if not text.startswith(header):
+        raise ValueError(
+            f"{path} is not an evaluation file (its first line is not {header.strip()!r}); choose another OUT"
+        )
+    return list(csv.DictReader(io.StringIO(text[: text.rfind("\n") + 1])))
+
+
+def _rewrite(path: Path, columns, rows) -> None:
+    text = ",".join(columns) + "\n" + _format(rows, columns)
+    if not path.exists() or path.read_text() != text:
+        with atomic_output(path) as temporary:
+            temporary.write_text(text)
+
+
 class ResultLog:
-    """OUT/evaluation.csv (and OUT/costs.csv) for one evaluation, opened for resuming."""
+    """OUT/evaluation.csv and OUT/costs.csv of one evaluation, opened for resuming."""
 
     NAME = "evaluation.csv"
     COSTS = "costs.csv"
+    SETTINGS = "evaluation_settings.json"
 
-    def __init__(self, out: Path, metrics):
-        self.path, self.cost_path, self.metrics = Path(out) / self.NAME, Path(out) / self.COSTS, list(metrics)
-        self._rows = self._repaired(self.path, COLUMNS, complete=True)
-        self._repaired(self.cost_path, COST_COLUMNS, complete=False)
+    def __init__(self, out: Path, settings: dict):
+        out = Path(out)
+        self.path, self.cost_path = out / self.NAME, out / self.COSTS
+        self._check_settings(out / self.SETTINGS, settings)
+        costs = _whole_rows(self.cost_path, COST_COLUMNS) or []
+        self._costs = {(row["image"], row["unit"]): row for row in costs}  # the last record of a unit counts
+        rows = _whole_rows(self.path, COLUMNS) or []
+        self._rows = [row for row in rows if (row["image"], split_map_name(row["method"])[0]) in self._costs]
+        _rewrite(self.path, COLUMNS, self._rows)
+        _rewrite(self.cost_path, COST_COLUMNS, list(self._costs.values()))
 
-    def _repaired(self, path: Path, columns, complete: bool) -> list[dict]:
-        header = ",".join(columns) + "\n"
-        if not path.exists() or path.stat().st_size == 0 or header.startswith(path.read_text()):
-            with atomic_output(path) as temporary:
-                temporary.write_text(header)
-            return []
-        text = path.read_text()
-        if not text.startswith(header):
-            raise ValueError(
-                f"{path} is not an evaluation file (its first line is not {header.strip()!r}); choose another OUT"
+    def _check_settings(self, path: Path, settings: dict) -> None:
+        recorded = {**settings, "provenance": provenance()}
+        if path.is_file() and (path.parent / self.NAME).is_file():
+            previous = json.loads(path.read_text())
+            changed = sorted(
+                k for k in set(previous) | set(settings) if k != "provenance" and previous.get(k) != settings.get(k)
             )
-        whole = text[: text.rfind("\n") + 1]  # a kill mid-write leaves at most a partial last line
-        rows = list(csv.DictReader(io.StringIO(whole)))
-        if complete:
-            finished = {(r["image"], r["method"]) for r in rows if self._closes_unit(r)}
-            rows = [r for r in rows if (r["image"], self._unit_of(r["method"])) in finished]
-        kept = header + _format(rows, columns)
-        if kept != text:
-            with atomic_output(path) as temporary:
-                temporary.write_text(kept)
-        return rows
-
-    def _closes_unit(self, row: dict) -> bool:
-        own = unit_metrics(row["method"], self.metrics)
-        return bool(own) and row["metric"] == own[-1]
-
-    def _unit_of(self, method: str) -> str:
-        for suffix in SUFFIXES:
-            if method.endswith(suffix) and method[: -len(suffix)] not in ("", "random"):
-                return method[: -len(suffix)]
-        return method
+            if changed:
+                raise ValueError(
+                    f"OUT={path.parent} holds an evaluation with other settings ({', '.join(changed)}); "
+                    "rerun with the same settings to resume, or choose another OUT"
+                )
+            recorded = previous
+        with atomic_output(path) as temporary:
+            temporary.write_text(json.dumps(recorded, indent=1, default=str) + "\n")
 
     def done(self, image: str, unit: str) -> bool:
         """Whether the unit's rows are all in the file."""
-        return any(r["image"] == image and r["method"] == unit and self._closes_unit(r) for r in self._rows)
+        return (image, unit) in self._costs
 
-    def append(self, image: str, unit: str, measurement) -> None:
-        """Write one finished unit: its cost, then its rows with the unit's own closing row last."""
-        result = measurement.result
-        passes, seconds = (result.passes, result.seconds) if result is not None else (0, 0.0)
-        _append(
-            self.cost_path,
-            _format(
-                [
-                    {
-                        "image": image,
-                        "method": unit,
-                        "passes": passes,
-                        "seconds": float(seconds),
-                        "curve_passes": measurement.curve_passes,
-                        "curve_seconds": float(measurement.curve_seconds),
-                    }
-                ],
-                COST_COLUMNS,
-            ),
-        )
-        order = {metric: i for i, metric in enumerate(METRICS)}
-        rows = sorted(measurement.rows, key=lambda r: (r["method"] == unit, order[r["metric"]]))
-        _append(self.path, _format(rows, COLUMNS))
-        self._rows += [{k: str(v) if not isinstance(v, float) else repr(v) for k, v in r.items()} for r in rows]
+    def append(self, measurement) -> None:
+        """Write one finished unit: its rows, then its cost line (the commit mark)."""
+        image, unit, cost = measurement.image, measurement.unit.name, measurement.cost
+        _append(self.path, _format(measurement.rows, COLUMNS))
+        record = {"image": image, "unit": unit, **{c: getattr(cost, c) for c in COST_COLUMNS[2:]}}
+        _append(self.cost_path, _format([record], COST_COLUMNS))
+        self._rows += [
+            {k: repr(v) if isinstance(v, float) else str(v) for k, v in row.items()} for row in measurement.rows
+        ]
+        self._costs[image, unit] = {k: str(v) for k, v in record.items()}
 
     def rows(self) -> list[dict]:
-        """Every row written so far (values as text, as in the file)."""
-        return list(self._rows)
+        """Every row written so far, values as floats."""
+        return [{**row, "value": float(row["value"])} for row in self._rows]
 
-    def costs(self) -> dict[str, tuple[float, float]]:
-        """Per method: mean passes and seconds per photo (the last record of each photo counts)."""
-        latest = {}
-        with open(self.cost_path, newline="") as handle:
-            for row in csv.DictReader(handle):
-                latest[row["image"], row["method"]] = (float(row["passes"]), float(row["seconds"]))
-        per_method: dict[str, list] = {}
-        for (_, method), cost in latest.items():
-            per_method.setdefault(method, []).append(cost)
-        return {
-            method: (sum(p for p, _ in costs) / len(costs), sum(s for _, s in costs) / len(costs))
-            for method, costs in per_method.items()
-        }
+    def measurements(self) -> list:
+        """Every finished unit as a Measurement (rows and cost; no details)."""
+        from .driver import Cost, Measurement
+
+        rows_of: dict[tuple[str, str], list[dict]] = {}
+        for row in self.rows():
+            rows_of.setdefault((row["image"], split_map_name(row["method"])[0]), []).append(row)
+        return [
+            Measurement(
+                image,
+                Unit(unit, method_of(unit)),
+                rows_of.get((image, unit), []),
+                Cost(
+                    int(float(c["passes"])),
+                    float(c["seconds"]),
+                    int(float(c["metric_passes"])),
+                    float(c["metric_seconds"]),
+                ),
+            )
+            for (image, unit), c in self._costs.items()
+        ]
