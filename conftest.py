@@ -13,6 +13,11 @@ FIGURES_ENV = "HISTORY_OF_INTERPRETATION_FIGURES"
 
 
 def pytest_configure(config):
-    if FIGURES_ENV not in os.environ:
-        os.environ[FIGURES_ENV] = tempfile.mkdtemp(prefix="regenerated-figures-")
+    # Always a fresh folder, whatever the shell exports: comparing figures/ (or an earlier run's folder)
+    # with itself would pass without regenerating anything.
+    os.environ[FIGURES_ENV] = tempfile.mkdtemp(prefix="regenerated-figures-")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+# Checked cells compare their numbers within a tolerance (src/coursetools/nbval_numbers.py).
+pytest_plugins = ["coursetools.nbval_numbers"]

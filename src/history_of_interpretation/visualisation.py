@@ -8,6 +8,7 @@ class and its probability.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -18,6 +19,10 @@ from .files import atomic_output
 
 STYLES = ("grayscale", "diverging", "heat", "relative_heat")
 PNG_METADATA = {"Software": None}  # no version stamp: a rerun writes the same bytes
+# Text that changes from run to run (seconds) carries this gid; save_figure records where it landed
+# (PNG text chunk VOLATILE_KEY: pixel boxes), so that comparing a regenerated figure ignores it.
+VOLATILE = "volatile"
+VOLATILE_KEY = "Volatile regions"
 
 
 def as_grayscale(attribution: np.ndarray, percentile: float = 99) -> np.ndarray:
@@ -103,10 +108,11 @@ def class_title(result, prefix: str | None = None) -> str:
 
 
 def comparison_figure(photos: dict, results: dict, methods, panel_size: float = 2.2):
-    """A grid: one row per photo (the photo, then each method's map), each map titled with its seconds.
+    """A grid: one row per photo (the photo, then each method's map), each map with its seconds below it.
 
     `photos` maps names to images; `results` maps (photo name, method) to an
-    AttributionResult. The first row also names the methods.
+    AttributionResult. The first row also names the methods. The seconds are
+    this run's: they are marked volatile (see `save_figure`).
     """
     figure, axes = figure_grid(len(photos), len(methods) + 1, panel_size=panel_size)
     for row, (name, photo) in enumerate(photos.items()):
@@ -114,9 +120,16 @@ def comparison_figure(photos: dict, results: dict, methods, panel_size: float = 
         show_image(axes[row, 0], photo, title=f"{first.label} ({first.probability:.0%})")
         for column, method in enumerate(methods, start=1):
             result = results[name, method]
-            title = f"{method.replace('_', ' ')}\n{result.seconds:.2f} s" if row == 0 else f"{result.seconds:.2f} s"
+            title = method.replace("_", " ") if row == 0 else None
             show_result(axes[row, column], result, image=photo, title=title, colorbar=False)
+            volatile(axes[row, column].set_xlabel(f"{result.seconds:.2f} s", fontsize=9))
     return figure
+
+
+def volatile(artist):
+    """Mark an artist (a text of seconds, say) as changing from run to run; returns it."""
+    artist.set_gid(VOLATILE)
+    return artist
 
 
 def path_figure(images, titles, caption: str, panels: int = 3):
@@ -142,13 +155,31 @@ def figure_grid(rows: int, columns: int, panel_size: float = 2.8):
 
 
 def save_figure(figure, path: str | Path, dpi: int = 110) -> Path:
-    """Write a PNG atomically: a failed save leaves any earlier file untouched."""
+    """Write a PNG atomically: a failed save leaves any earlier file untouched.
+
+    The pixel boxes of the figure's volatile text (`volatile()`) go into the
+    PNG's text chunk VOLATILE_KEY, as JSON [[left, top, right, bottom], ...].
+    """
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise ValueError(f"figures are saved as PNG; {path} does not end in .png")
+    metadata = {**PNG_METADATA, VOLATILE_KEY: json.dumps(volatile_boxes(figure, dpi))}
     with atomic_output(path, suffix=".png") as temporary:
-        figure.savefig(temporary, dpi=dpi, format="png", metadata=PNG_METADATA, facecolor="white")
+        figure.savefig(temporary, dpi=dpi, format="png", metadata=metadata, facecolor="white")
     return path
+
+
+def volatile_boxes(figure, dpi: int) -> list[list[int]]:
+    """Where the volatile artists land in the figure saved at `dpi`: pixel boxes, origin top left."""
+    figure.set_dpi(dpi)
+    renderer = figure.canvas.get_renderer()
+    figure.draw(renderer)  # constrained layout settles where the text goes
+    height = figure.bbox.height
+    boxes = []
+    for artist in figure.findobj(lambda candidate: candidate.get_gid() == VOLATILE):
+        box = artist.get_window_extent(renderer)
+        boxes.append([int(box.x0), int(height - box.y1), int(np.ceil(box.x1)), int(np.ceil(height - box.y0))])
+    return boxes
 
 
 # --- reading a map by its top regions (XRAI's way) ------------------------------
@@ -164,7 +195,7 @@ def top_fraction_mask(attribution: np.ndarray, fraction: float) -> np.ndarray:
     """
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction is the share of the image to keep: above 0 and at most 1, not {fraction!r}")
-    summed = np.sum(attribution, axis=2) if attribution.ndim == 3 else np.asarray(attribution)
+    summed = np.sum(attribution, axis=2) if np.ndim(attribution) == 3 else np.asarray(attribution)
     threshold = np.quantile(summed, 1.0 - fraction, method="higher")
     return summed >= threshold
 

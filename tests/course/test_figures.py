@@ -9,6 +9,7 @@ changed method fails; a failure names the figure and writes a diff image.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from PIL import Image
 
 from coursetools.chapters import load_chapters
 from coursetools.series import FIGURE_DIR, run_notebook
+from history_of_interpretation.visualisation import VOLATILE_KEY
+
+REGENERATED_PREFIX = "regenerated-figures-"  # the root conftest.py's fresh folder
 
 PUBLISHED = sorted(FIGURE_DIR.glob("*.png"))
 CHANGED_PIXEL = 0.1  # a pixel differs if a channel moved by more than 10% of its range
@@ -28,12 +32,21 @@ def load_rgb(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0
 
 
+def volatile_mask(shape, *paths: Path, margin: int = 2) -> np.ndarray:
+    """True where either PNG says volatile text (seconds) was drawn (visualisation.save_figure)."""
+    mask = np.zeros(shape[:2], dtype=bool)
+    for path in paths:
+        for left, top, right, bottom in json.loads(Image.open(path).text.get(VOLATILE_KEY, "[]")):
+            mask[max(top - margin, 0) : bottom + margin, max(left - margin, 0) : right + margin] = True
+    return mask
+
+
 def compare_png(published: Path, regenerated: Path) -> tuple[float, Path | None]:
-    """Share of changed pixels; on failure also writes <name>.diff.png beside the new figure."""
+    """Share of changed pixels, volatile text left out; on failure also writes <name>.diff.png beside the new one."""
     old, new = load_rgb(published), load_rgb(regenerated)
     if old.shape != new.shape:
         return 1.0, None
-    changed = np.abs(old - new).max(axis=2) > CHANGED_PIXEL
+    changed = (np.abs(old - new).max(axis=2) > CHANGED_PIXEL) & ~volatile_mask(old.shape, published, regenerated)
     share = float(changed.mean())
     if share <= MAX_CHANGED_SHARE:
         return share, None
@@ -53,7 +66,11 @@ def chapter_writing(figure_name: str) -> Path:
 
 @pytest.fixture(scope="session")
 def regenerated() -> Path:
-    return Path(os.environ["HISTORY_OF_INTERPRETATION_FIGURES"])
+    """This session's own folder (conftest.py makes a new one): never figures/, never an earlier run's."""
+    folder = Path(os.environ["HISTORY_OF_INTERPRETATION_FIGURES"]).resolve()
+    if folder == FIGURE_DIR.resolve() or not folder.name.startswith(REGENERATED_PREFIX):
+        pytest.fail(f"the figures must regenerate into a fresh folder of this session, not {folder}")
+    return folder
 
 
 def regenerate(folder: Path, figure_name: str) -> Path:
@@ -98,3 +115,20 @@ def test_comparison_detects_a_changed_figure(tmp_path):
     Image.fromarray(pixels).save(corrupted)
     share, diff_path = compare_png(published, corrupted)
     assert share > MAX_CHANGED_SHARE and diff_path is not None and diff_path.exists()
+
+
+def test_comparison_ignores_volatile_text_and_nothing_else(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from history_of_interpretation import visualisation as vis
+
+    def drawn(seconds: str, dot: float) -> Path:
+        figure, ax = plt.subplots(figsize=(3, 2))
+        ax.plot([0, 1], [0, dot])
+        vis.volatile(ax.set_xlabel(seconds, fontsize=40))
+        path = vis.save_figure(figure, tmp_path / f"{seconds}-{dot}.png", dpi=60)
+        plt.close(figure)
+        return path
+
+    assert compare_png(drawn("1.23 s", 1), drawn("98.70 s", 1))[0] == 0  # other seconds: no change
+    assert compare_png(drawn("1.23 s", 1), drawn("1.23 s", 0.2))[0] > 0  # another line: a change
