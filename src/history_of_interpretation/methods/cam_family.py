@@ -20,6 +20,7 @@ import numpy as np
 
 from ..models import softmax
 from .grad_cam import layer_map_to_image, upsample
+from .ordering import descending
 from .rules import count, optional
 from .spec import method
 
@@ -92,7 +93,9 @@ def score_cam(context, top_k: int | None = None):
     scores it). No further softmax across channels, as some implementations
     apply: it would make the baseline irrelevant and, the increases lying
     within [-1, 1], 1280 weights nearly equal. Map = relu(sum_k w_k A_k).
-    `top_k` keeps only the k channels of highest mean activation (None: all).
+    `top_k` keeps only the k channels of highest mean activation (None: all),
+    ties (channels saturated alike on a randomised model) by channel index,
+    whatever float noise says (`ordering.py`).
     One layer pass, then one forward pass per kept channel and one for the
     baseline, in batches.
     """
@@ -103,7 +106,8 @@ def score_cam(context, top_k: int | None = None):
             f"{context.bundle.gradcam_layer!r}, not {top_k}; use None for all channels"
         )
     values = context.calls.layer_gradients(context.x[None], context.target)[0][0]
-    kept = np.argsort(-values.mean(axis=(0, 1)), kind="stable")[:top_k]  # top_k None: all, busiest first
+    # Busiest first (top_k None: all); saturated channels tie exactly, and float noise must not reorder them.
+    kept = descending(values.mean(axis=(0, 1)))[:top_k]
     size = context.x.shape[:2]
     baseline = softmax(context.calls.logits(np.zeros_like(context.x)[None]))[0, context.target]
     channel_maps = np.moveaxis(values, -1, 0)  # (channels, h, w)

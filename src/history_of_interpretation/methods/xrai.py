@@ -34,6 +34,7 @@ from saliency.core.xrai import _get_segments_felzenszwalb as felzenszwalb_segmen
 from skimage.morphology import dilation, disk
 
 from .integrated_gradients import baseline_image
+from .ordering import descending, largest
 from .rules import count, one_of
 from .spec import PairEquivalent, method
 
@@ -57,13 +58,15 @@ def ranked_regions(attr, segs, gain_fun=None, area_perc_th=1.0, min_pixel_diff=5
     claimed pixels have the highest mean attribution (the first such
     segment on a tie), dropping segments that would claim fewer than
     `min_pixel_diff` pixels. The chosen segment's score is computed exactly
-    as saliency.core does, so the map's values are its values. (Densities
-    that differ by less than float32 rounding, which saliency.core's float32
-    means cannot order either, may be taken in another order.) `gain_fun` is
+    as saliency.core does, so the map's values are its values. Densities
+    within `ordering.QUANTUM` of the largest one's magnitude count as a tie
+    (the first segment wins): on a randomised model many regions have equal
+    density, and float noise from another CPU must not pick among them. `gain_fun` is
     accepted because saliency.core passes it; the gain is always its density.
     """
     flat = np.asarray(attr).ravel()
     flat64 = flat.astype(np.float64)
+    scale = float(np.abs(flat64).max())  # densities are means of these: snap them on this scale
     masks = np.stack([np.asarray(seg, dtype=bool).ravel() for seg in segs])
     pixel_masks = np.ascontiguousarray(masks.T)  # a pixel's row: which segments hold it
     unclaimed_count = masks.sum(axis=1)
@@ -77,7 +80,7 @@ def ranked_regions(attr, segs, gain_fun=None, area_perc_th=1.0, min_pixel_diff=5
         if not alive.any():
             break
         density = np.where(alive, unclaimed_sum / np.maximum(unclaimed_count, 1), -np.inf)
-        best = int(np.argmax(density))
+        best = largest(density, scale=scale)  # equal densities (zero attribution, say) tie whatever float noise says
         new = np.flatnonzero(masks[best] & ~claimed)
         gain = flat[new].mean()  # saliency.core's _gain_density, on the same pixels
         trace.append((new, gain))
@@ -90,7 +93,7 @@ def ranked_regions(attr, segs, gain_fun=None, area_perc_th=1.0, min_pixel_diff=5
     uncomputed = output == -np.inf
     if uncomputed.any():
         output[uncomputed] = flat[uncomputed].mean()
-    order = [pixels for pixels, _ in sorted(trace, key=lambda item: -item[1])]
+    order = [trace[index][0] for index in descending([gain for _, gain in trace], scale=scale)]  # ties: as chosen
     if uncomputed.any():
         order.append(np.flatnonzero(uncomputed))
     shape = np.shape(attr)
