@@ -138,8 +138,8 @@ browser: ## install headless Chromium and its driver from Debian (apt-get, as ro
 test-browser: $(READY) browser ## only the browser-facing tests: the report's pages and the app
 	$(BIN)/python -m pytest tests/course/test_report.py tests/course/test_book.py tests/course/test_colab_cells.py tests/app/test_app.py
 
-screenshots: report browser ## refresh the README's screenshots of the report and the app (docs/screenshots/)
-	$(BIN)/python tests/browser.py build/report/index.html docs/screenshots/report.png
+screenshots: report browser ## refresh the README's screenshots of the book and the app (docs/screenshots/)
+	$(BIN)/python docs/screenshots.py build/report docs/screenshots
 	$(BIN)/python tests/screenshot_app.py docs/screenshots/app.png
 
 # The app (src/history_of_interpretation/app/): the article's demos in Gradio.
