@@ -40,10 +40,32 @@ def test_the_region_the_model_looks_at_gets_the_highest_attribution(region, phot
 
 
 def test_a_model_that_ignores_the_photo_gets_a_flat_map_at_its_probability():
-    # With P constant, sum(P x mask) / (masks x keep) = P x (mean mask / keep): about P everywhere.
+    # With P constant the self-normalised estimate sum(P x mask) / sum(mask) is P exactly, at any number
+    # of masks; the paper's sum(P x mask) / (masks x keep) = P x (coverage / expected coverage) is P
+    # only on average: at few masks it draws the masks' own coverage.
     flat = function_bundle(SIZE, lambda x: 0.0 * x[:, 0, 0, 0])
-    result = attribute("rise", flat, random_image(SIZE, seed=4), target=0, masks=2000, cells=4, keep=0.3)
-    np.testing.assert_allclose(result.map, 0.5, atol=0.03)
+    image = random_image(SIZE, seed=4)
+    for masks in (20, 2000):
+        result = attribute("rise", flat, image, target=0, masks=masks, cells=4, keep=0.3)
+        np.testing.assert_allclose(result.map, 0.5, rtol=1e-6)
+    paper = attribute("rise", flat, image, target=0, masks=2000, cells=4, keep=0.3, estimator="paper")
+    np.testing.assert_allclose(paper.map, 0.5, atol=0.03)
+    few = attribute("rise", flat, image, target=0, masks=20, cells=4, keep=0.3, estimator="paper")
+    coverage = few.extras["coverage"]
+    np.testing.assert_allclose(few.map, 0.5 * coverage / (20 * 0.3), rtol=1e-5)  # the map is the coverage
+
+
+def test_the_self_normalised_map_agrees_with_itself_across_seeds_more_than_the_papers(region, photo):
+    from history_of_interpretation.evaluation.map_statistics import rank_correlation
+
+    def agreement(estimator):
+        first, second = (
+            attribute("rise", region, photo, target=0, masks=200, cells=4, seed=seed, estimator=estimator).map
+            for seed in (0, 1)
+        )
+        return rank_correlation(first, second)
+
+    assert agreement("self_normalised") > agreement("paper") + 0.1
 
 
 def test_the_map_settles_as_the_masks_grow():

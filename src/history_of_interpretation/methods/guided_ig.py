@@ -129,7 +129,7 @@ def _walk_and_midpoints(settings, extras):
 
 
 @method(
-    title="Guided IG",
+    title="Guided IG (midpoint)",  # saliency.core's walk, integrated at midpoints (rule="pair": its own sum)
     authors="Kapishnikov et al.",
     year=2021,
     paper="Guided Integrated Gradients: An Adaptive Path Method for Removing Noise",

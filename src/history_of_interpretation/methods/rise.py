@@ -12,8 +12,10 @@ from __future__ import annotations
 import numpy as np
 from skimage.transform import resize
 
-from .rules import OPEN_FRACTION, SEED, count
+from .rules import OPEN_FRACTION, SEED, count, one_of
 from .spec import method
+
+ESTIMATORS = ("self_normalised", "paper")  # E[p | pixel seen] over each pixel's own coverage, or over masks x keep
 
 
 def upsampling_weights(cells: int, size: int) -> np.ndarray:
@@ -48,7 +50,13 @@ def rise_masks(grid: np.ndarray, shifts: np.ndarray, height: int, width: int) ->
     authors="Petsiuk et al.",
     year=2018,
     paper="RISE: Randomized Input Sampling for Explanation of Black-box Models",
-    rules={"masks": count(20_000), "cells": count(64), "keep": OPEN_FRACTION, "seed": SEED},
+    rules={
+        "masks": count(20_000),
+        "cells": count(64),
+        "keep": OPEN_FRACTION,
+        "seed": SEED,
+        "estimator": one_of(*ESTIMATORS),
+    },
     passes=lambda settings, extras: {"forward": settings["masks"]},
     rgb=False,
     signed=False,
@@ -57,12 +65,21 @@ def rise_masks(grid: np.ndarray, shifts: np.ndarray, height: int, width: int) ->
     quick={"masks": 8, "cells": 2},
     pair=None,
 )
-def rise(context, masks: int = 2000, cells: int = 7, keep: float = 0.5, seed: int = 0):
+def rise(
+    context, masks: int = 2000, cells: int = 7, keep: float = 0.5, seed: int = 0, estimator: str = "self_normalised"
+):
     """Average `masks` random masks, each weighted by the class probability of the photo it hides.
 
     Each mask keeps each of `cells` x `cells` cells with probability `keep`
-    (see `rise_masks`); saliency = sum of probability x mask / (masks x keep),
-    the expected probability given that a pixel is seen. Masking multiplies the
+    (see `rise_masks`). The map estimates E[p | pixel seen], the expected
+    probability given that a pixel is kept. The paper (and the authors' code)
+    divides the sum of probability x mask by its expected coverage, masks x
+    keep (`estimator="paper"`); but a draw covers each pixel a little more or
+    less than that, and at a few hundred masks the map is then mostly the
+    draw's own coverage. The default divides by each pixel's actual coverage,
+    the sum of the masks (the self-normalised estimate of the same
+    expectation; chapter 9 measures both estimators' seed-to-seed agreement).
+    Masking multiplies the
     model's input by the mask, x * mask, as the authors' code does: their input
     is normalised, so a hidden pixel becomes the normalisation's zero (for
     EfficientNet's (pixel - 127) / 128, mid-grey), a milder intrusion than the
@@ -77,12 +94,19 @@ def rise(context, masks: int = 2000, cells: int = 7, keep: float = 0.5, seed: in
     grid = rng.random((masks, cells, cells)) < keep
     cell_size = np.ceil(np.array([height, width]) / cells).astype(int)
     shifts = rng.integers(0, cell_size, size=(masks, 2))
-    saliency = np.zeros((height, width), dtype=np.float64)
+    saliency, coverage = np.zeros((height, width), dtype=np.float64), np.zeros((height, width), dtype=np.float64)
     probabilities = []
     for start in range(0, masks, context.batch_size):
         stop = min(start + context.batch_size, masks)
         soft = rise_masks(grid[start:stop], shifts[start:stop], height, width)
         batch_probabilities = context.calls.probabilities(soft[..., None] * context.x[None], context.target)
         saliency += np.tensordot(batch_probabilities.astype(np.float32), soft, axes=1)
+        coverage += soft.sum(axis=0)
         probabilities.append(batch_probabilities)
-    return (saliency / (masks * keep)).astype(np.float32), {"probabilities": np.concatenate(probabilities)}
+    extras = {"probabilities": np.concatenate(probabilities), "coverage": coverage.astype(np.float32)}
+    if estimator == "paper":
+        return (saliency / (masks * keep)).astype(np.float32), extras
+    # A pixel no mask kept has no estimate: give it the masks' mean probability, the map's neutral value.
+    seen = coverage > 0
+    mean = float(extras["probabilities"].mean())
+    return np.where(seen, saliency / np.where(seen, coverage, 1.0), mean).astype(np.float32), extras
