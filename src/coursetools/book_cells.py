@@ -20,10 +20,9 @@ from PIL import Image
 from coursetools.chapters import Chapter
 from coursetools.nbval_numbers import MARKER as CHECKED_OUTPUT_MARKER  # nbval compares these cells' numbers
 from coursetools.project import colab_setup_cell
+from coursetools.prose import MARKER as PROSE_CHECK_MARKER  # the first line of cells asserting the prose's numbers
 from coursetools.reader_notes import ImageNote, ReaderNotes
 
-# The first line of a cell that asserts the numbers the chapter's prose quotes.
-PROSE_CHECK_MARKER = "# PROSE_CHECK"
 # Lines of a shown cell that only serve the machinery: notebook display settings, fingerprint helpers.
 _PLUMBING_LINE = re.compile(r"\s*(%config\b|from coursetools\.fingerprints import\b)")
 # Figures at least this wide (pixels of the image output) span the page, margin included.
