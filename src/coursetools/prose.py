@@ -20,7 +20,7 @@ _NUMBER = re.compile(r"[-−]?\d+(?:[.,]\d+)*(?:\.\d+)?")
 
 
 def quoted_value(text: str) -> tuple[float, float]:
-    """The first number of a quoted text and half a unit of its last digit: "0.93" -> (0.93, 0.005), "12th" -> (12, 0.5)."""
+    """The first number of a quoted text and half a unit of its last digit: "0.93" -> (0.93, 0.005)."""
     found = _NUMBER.search(text)
     if not found:
         raise ValueError(f"{text!r} quotes no number")
