@@ -46,6 +46,12 @@ def grad_cam_plus_plus(context):
     sum(A) g^3) (0 where g is 0), channel weight w_k = sum(alpha * relu(g))
     (exp(logit) is a common positive factor and drops out of the scaled map),
     map = relu(sum_k w_k A_k). One layer-gradient pass.
+
+    Behind a global-average-pooled head (EfficientNet's, InceptionV3's) the
+    gradient g is the same at every position of a channel and tiny, so alpha
+    is about 1/2 everywhere and w_k about relu(g) times a constant: Grad-CAM
+    with its negative channel weights dropped, which is why it is the least
+    class-discriminative of the three on such models (chapter 10 measures it).
     """
     values, gradients = (
         array[0].astype(np.float64) for array in context.calls.layer_gradients(context.x[None], context.target)
@@ -56,7 +62,10 @@ def grad_cam_plus_plus(context):
     alpha = np.divide(squared, denominator, out=np.zeros_like(squared), where=denominator != 0)
     weights = np.einsum("hwc,hwc->c", alpha, np.maximum(gradients, 0))
     cam = values @ weights
-    return layer_map_to_image(cam, context.x.shape[:2]), {"weights": weights.astype(np.float32)}
+    return layer_map_to_image(cam, context.x.shape[:2]), {
+        "weights": weights.astype(np.float32),
+        "alpha": alpha[gradients != 0].astype(np.float32),  # where it is defined (chapter 10: about 1/2 on a pooled head)
+    }
 
 
 def _channel_count(context) -> int:

@@ -74,9 +74,11 @@ def grad_cam(context):
     The map of saliency.core's `GradCam.GetMask(should_resize=True)` (tests
     check they agree), computed here: PAIR weighs the layer's channels in a
     Python loop, 2 ms for EfficientNet's 1280, a fifth of the one pass.
+    extras: the channel "weights" (mean gradients) and the "layer_values".
     """
     values, gradients = (array[0] for array in context.calls.layer_gradients(context.x[None], context.target))
-    return layer_map_to_image(values @ gradients.mean(axis=(0, 1)), context.x.shape[:2]), {}
+    weights = gradients.mean(axis=(0, 1))
+    return layer_map_to_image(values @ weights, context.x.shape[:2]), {"weights": weights, "layer_values": values}
 
 
 @method(
