@@ -1,11 +1,11 @@
 #!/usr/bin/env python
 """Time deletion/insertion curves against their forward floor.
 
-    .venv/bin/python benchmarks/curves.py [--runs 5] [--steps 32]
+    .venv/bin/python benchmarks/curves.py [--runs 5] [--step 224]
 
-The curves of three maps of one photo (a map, its reverse, a random map:
-3 maps x 3 curves x (steps + 1) images, as `make evaluate` runs them) go
-through `faithfulness.deletion_insertion`. The floor is the same number of
+Petsiuk's deletion and insertion curves of three maps of one photo (a map,
+its reverse, a random map: 3 maps x 2 curves x (224 x 224 / step + 1)
+images) go through `petsiuk.deletion_insertion`. The floor is the same number of
 passes through the compiled forward call in full batches of 32 (one photo
 repeated), run right after each curve run in the same process. Both are
 timed in wall-clock seconds and in this process's CPU seconds: on a shared,
@@ -24,7 +24,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from history_of_interpretation import load_image, load_model  # noqa: E402
-from history_of_interpretation.evaluation.removal import deletion_insertion, random_map  # noqa: E402
+from history_of_interpretation.evaluation.baselines import random_map  # noqa: E402
+from history_of_interpretation.evaluation.petsiuk import deletion_insertion  # noqa: E402
 from history_of_interpretation.methods import Context, attribute  # noqa: E402
 
 
@@ -32,7 +33,7 @@ def main() -> None:
     """Time the deletion and insertion curves against their forward floor and print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=32)
+    parser.add_argument("--step", type=int, default=224, help="pixels per curve point (Petsiuk's 224)")
     args = parser.parse_args()
     bundle = load_model("efficientnet_lite0")
     photo = load_image("chelsea", bundle.input_size)
@@ -40,12 +41,12 @@ def main() -> None:
     own = np.abs(result.map).sum(axis=2)
     maps = {"map": own, "reversed": -own, "random": random_map(own.shape, np.random.default_rng(0))}
     context = Context(bundle, photo, result.target, 32)
-    deletion_insertion(context, maps, args.steps)  # warm
-    passes = 3 * 3 * (args.steps + 1)
+    deletion_insertion(context, maps, step=args.step)  # warm
+    passes = 3 * 2 * (-(-photo.shape[0] * photo.shape[1] // args.step) + 1)
     batch = np.repeat(context.x[None], 32, axis=0)
     curve, floor = [], []
     for _ in range(args.runs):
-        curve.append(timed(lambda: deletion_insertion(context, maps, args.steps)))
+        curve.append(timed(lambda: deletion_insertion(context, maps, step=args.step)))
         floor.append(
             timed(lambda: [context.calls.logits(batch[: min(32, passes - first)]) for first in range(0, passes, 32)])
         )

@@ -7,13 +7,13 @@ Two kinds (`Baseline.reference`):
   per cell of the Grad-CAM layer, upsampled as Grad-CAM is: the reference of
   layer methods) and `edge_detector` (Sobel of the photo, which never looks at
   the model: the extreme case of the sanity checks);
-- *references of each method unit*, named `<unit>:<name>`: `reversed` (the
-  method's own map upside down) and `random` (one value per segment of the
-  method's own segmentation: segment methods only).
+- *references of each method unit*, named `<unit>:<name>`: `random`, one
+  value per segment of the method's own segmentation (segment methods only).
 
 So every map is compared with a random map at its own resolution: a coarse map
 cannot win on shape alone without the reader seeing its own-resolution random
-map beside it.
+map beside it. (The map reversed needs no map of its own: ROAD's
+least-relevant-first order is exactly that, and `road_srg` scores both.)
 """
 
 from __future__ import annotations
@@ -89,12 +89,6 @@ def random_per_layer_cell(subject, rng):
 def edges(subject, rng):
     """The photo's Sobel edges: what a map that never looks at the model would show."""
     return edge_map(subject.image)
-
-
-@baseline("reversed", "the map reversed", reference=True, for_method=lambda spec: True)
-def reversed_map(subject, rng):
-    """The unit's own map upside down: most important last."""
-    return -subject.maps[subject.unit.name]
 
 
 @baseline("random", "random per own segment", reference=True, for_method=lambda spec: spec.resolution == "segment")

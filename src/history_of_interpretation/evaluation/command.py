@@ -32,6 +32,7 @@ from ..images import ImageLoadError, load_image, sample_catalogue
 from ..methods import METHODS
 from .baselines import BASELINES
 from .driver import Evaluation, Plan, evaluate, plan_units
+from .engines import make_engine
 from .metrics import METRICS, check_metrics
 from .ranking import comparisons, overview_table
 from .statistics import comparison_table
@@ -134,6 +135,9 @@ def main(argv=None) -> int:
     parser.add_argument("--methods", default="", help="comma-separated (default: every method)")
     parser.add_argument("--metrics", default="", help=f"comma-separated, from {', '.join(METRICS)} (default: all)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--engine", default="serial", help="serial (this process) or ray (every core, or the cluster at RAY_ADDRESS)"
+    )
     args = parser.parse_args(argv)
     from ..models import load_model
 
@@ -141,11 +145,12 @@ def main(argv=None) -> int:
         methods = [m.strip() for m in args.methods.split(",") if m.strip()] or list(METHODS)
         metrics = check_metrics([m.strip() for m in args.metrics.split(",") if m.strip()] or METRICS)
         units = plan_units(methods)
+        engine = make_engine(args.engine or "serial", args.model or DEFAULT_MODEL)
         out = check_out(args.out)
         bundle = load_model(args.model or DEFAULT_MODEL)
         photos = collect_images(args.images, bundle.input_size)
         plan = Plan(tuple(metrics), tuple(bundle.depths(DEFAULT_DEPTH_COUNT)), seed=args.seed)
-        evaluation = evaluate(bundle, photos, units, plan, out=out)
+        evaluation = evaluate(bundle, photos, units, plan, out=out, engine=engine)
         write_report(out, evaluation, args.seed)
     except (ValueError, ImageLoadError) as error:
         print(f"error: {error}", file=sys.stderr)

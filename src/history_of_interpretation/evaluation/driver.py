@@ -24,7 +24,6 @@ from ..methods import SPECS, attribute, method_spec
 from ..methods.model_calls import DEFAULT_BATCH_SIZE
 from .baselines import references, shared_baseline, shared_units
 from .metrics import METRIC_SPECS, check_metrics
-from .randomisation import Randomiser
 from .units import Subject, Unit, importance
 
 
@@ -36,6 +35,7 @@ class Plan:
     depths: tuple[str, ...] = ()  # layer groups from the output down; needed by randomisation metrics
     seed: int = 0
     batch_size: int = DEFAULT_BATCH_SIZE
+    options: dict = field(default_factory=dict)  # settings of metrics: "step" (Petsiuk's pixels per step)
 
     def __post_init__(self):
         check_metrics(self.metrics)
@@ -138,7 +138,20 @@ def measure(
         target = int(np.argmax(bundle.logits(image)[0])) if target is None else target
         maps = {}
     subject = Subject(
-        bundle, image_name, image, unit, target, maps, result, randomiser, plan.depths, case, plan.seed, plan.batch_size
+        bundle,
+        image_name,
+        image,
+        unit,
+        target,
+        maps,
+        result,
+        randomiser,
+        plan.depths,
+        case,
+        plan.seed,
+        plan.batch_size,
+        tuple(plan.applicable(unit)),
+        dict(plan.options),
     )
     if not unit.is_method:
         maps[unit.name] = np.asarray(shared_baseline(unit.name).make(subject, subject.rng("map")), dtype=np.float64)
@@ -174,38 +187,48 @@ def evaluate(
     out: Path | None = None,
     keep_details: bool | None = None,
     progress: bool = True,
+    engine=None,
+    maps: Path | None = None,
 ) -> Evaluation:
     """Measure every unit on every photo (see the module's docstring); `targets`: a class per photo (default top-1).
 
     With `out`, units already in OUT's log are skipped (resuming) and each new
     one is appended as it finishes; details (subjects) are kept only without `out`
-    unless `keep_details` says otherwise.
+    unless `keep_details` says otherwise (a Ray worker keeps them). `engine` runs the jobs (`engines.py`:
+    in this process by default, or on Ray); this process alone writes the log.
+    With `maps`, each method's map is kept there too (`map_cache.py`).
     """
     from tqdm.auto import tqdm
 
+    from .engines import Job, SerialEngine
+    from .map_cache import MapCache
     from .result_log import ResultLog
 
-    keep_details = out is None if keep_details is None else keep_details
+    engine = engine or SerialEngine()
+    keep_details = (out is None and engine.keeps_details) if keep_details is None else keep_details
     settings = {"model": bundle.name, "metrics": list(plan.metrics), "depths": list(plan.depths), "seed": plan.seed}
     log = ResultLog(out, settings) if out is not None else None
-    todo = [(name, unit) for name in photos for unit in units if log is None or not log.done(name, unit.name)]
+    cache = MapCache(maps) if maps is not None else None
+    todo = [
+        Job(name, unit, (targets or {}).get(name))
+        for name in photos
+        for unit in units
+        if log is None or not log.done(name, unit.name)
+    ]
     evaluation = Evaluation()
-    if todo:
-        warm_up(bundle, photos[todo[0][0]], [unit for _, unit in todo])
-    randomiser = Randomiser(bundle, plan.seed) if plan.needs_randomiser else None
     total = len(photos) * len(units)
     with tqdm(
         total=total, initial=total - len(todo), desc="evaluating", unit="unit", disable=not progress, file=sys.stderr
     ) as bar:
-        for name, unit in todo:
-            bar.set_postfix_str(f"{name} · {unit.name}")
-            target = (targets or {}).get(name)
-            measurement = measure(bundle, name, photos[name], unit, plan, randomiser, target)
+        for measurement, record in engine.run(bundle, photos, todo, plan, keep_details, cache is not None):
+            if log is not None and log.done(measurement.image, measurement.unit.name):
+                continue  # a unit is written once, whatever an engine delivers
+            if record is not None:
+                cache.save(record)  # before the log commits the unit, so a committed unit has its map
             if log is not None:
                 log.append(measurement)
-            if not keep_details:
-                measurement.subject = None
             evaluation.measurements.append(measurement)
+            bar.set_postfix_str(f"{measurement.image} · {measurement.unit.name}")
             bar.update()
     if log is not None:
         evaluation.measurements = log.measurements()

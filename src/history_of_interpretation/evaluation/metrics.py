@@ -13,7 +13,7 @@ import importlib
 from .metric_spec import MetricSpec
 
 # The modules that declare metrics, one row each, in the order tables list their families.
-REGISTRY = ("randomisation_metrics",)
+REGISTRY = ("removal_metrics", "randomisation_metrics", "localisation")
 
 
 def _declared(module_name: str) -> list[MetricSpec]:

@@ -100,6 +100,8 @@ class Subject:
     case: object = None  # a grid case (localisation metrics)
     seed: int = 0
     batch_size: int = DEFAULT_BATCH_SIZE
+    metrics: tuple[str, ...] = ()  # the evaluation's metrics that score this subject
+    options: dict = field(default_factory=dict)  # the evaluation's settings for metrics (Plan.options)
     memo: dict = field(default_factory=dict)
 
     @cached_property

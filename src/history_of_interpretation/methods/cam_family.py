@@ -64,7 +64,7 @@ def grad_cam_plus_plus(context):
     cam = values @ weights
     return layer_map_to_image(cam, context.x.shape[:2]), {
         "weights": weights.astype(np.float32),
-        "alpha": alpha[gradients != 0].astype(np.float32),  # where it is defined (chapter 10: about 1/2 on a pooled head)
+        "alpha": alpha[gradients != 0].astype(np.float32),  # where defined (about 1/2 on a pooled head)
     }
 
 
