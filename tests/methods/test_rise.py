@@ -144,3 +144,13 @@ def test_a_convergence_curve_refuses_bad_settings(region, photo, kwargs, message
     settings = {"parameter": "masks", "counts": [4], "reference_count": 8, **kwargs}
     with pytest.raises(ValueError, match=message):
         convergence("rise", region, photo, target=0, **settings)
+
+
+def test_the_papers_estimate_comes_from_the_self_normalised_result_of_the_same_draw(region, photo):
+    from history_of_interpretation.methods.rise import paper_estimate
+
+    settings = dict(target=0, masks=60, cells=4, keep=0.4, seed=5)
+    paper = attribute("rise", region, photo, estimator="paper", **settings)
+    normalised = attribute("rise", region, photo, **settings)
+    np.testing.assert_allclose(paper_estimate(normalised), paper.map, rtol=1e-5, atol=1e-7)
+    assert paper_estimate(paper) is paper.map

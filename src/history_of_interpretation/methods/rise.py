@@ -110,3 +110,15 @@ def rise(
     seen = coverage > 0
     mean = float(extras["probabilities"].mean())
     return np.where(seen, saliency / np.where(seen, coverage, 1.0), mean).astype(np.float32), extras
+
+
+def paper_estimate(result) -> np.ndarray:
+    """The paper's map, sum of probability x mask over masks x keep, from a RISE result of either estimator.
+
+    The sum is the self-normalised map times each pixel's coverage (its
+    extras), so both estimators come from one draw of masks (chapter 9).
+    """
+    if result.params["estimator"] == "paper":
+        return result.map
+    coverage = result.extras["coverage"]
+    return (result.map * coverage / (result.params["masks"] * result.params["keep"])).astype(np.float32)
