@@ -1,8 +1,8 @@
 """Regenerate the README's screenshot of the app: `make screenshots` (python tests/screenshot_app.py OUT.png).
 
 Starts the app as a reader would (`python -m history_of_interpretation.app --port N`),
-explains the first sample photo with the preselected methods in headless
-Chromium, and saves the whole page once the maps have loaded.
+explains the first sample photo with the preselected methods (three) in headless
+Chromium, and saves the whole page once every map has loaded.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import time
 
 from browser import chromium, free_port, wait_for_http
 
+from history_of_interpretation.app.endpoints import DEFAULT_METHODS
 from history_of_interpretation.files import atomic_output
 
 MAP_SECONDS = 300
+WIDTH = 1280
 
 
 def main(out: str) -> None:
@@ -31,19 +33,22 @@ def main(out: str) -> None:
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/")
-        with chromium(width=1280, height=1200) as driver:
+        with chromium(width=WIDTH, height=1200) as driver:
             driver.get(f"http://127.0.0.1:{port}/")
             wait = WebDriverWait(driver, MAP_SECONDS, poll_frequency=0.5)
             # the top-5 dropdown fills once the model has seen the photo
             wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#class-choice input").get_attribute("value"))
             driver.find_element(By.ID, "explain").click()
+            maps = len(DEFAULT_METHODS) + 1  # the photo, then one map per method
             wait.until(
                 lambda d: d.execute_script(
-                    "const maps = [...document.querySelectorAll('#maps img')];"
-                    "return maps.length > 0 && maps.every(i => i.complete && i.naturalWidth > 0)"
+                    "const maps = [...document.querySelectorAll('#maps figure img')];"
+                    "return maps.length === arguments[0] && maps.every(i => i.complete && i.naturalWidth > 0)"
+                    " && document.querySelector('#status').innerText.startsWith('done:')",
+                    maps,
                 )
             )
-            time.sleep(1)  # let the gallery settle
+            time.sleep(1)  # let the layout settle
             # the whole page, beyond the window: Chrome's own full-page capture
             shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
             with atomic_output(out, suffix=".png") as temporary:

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from skimage.transform import resize
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -109,6 +109,46 @@ def side_by_side(left: str, right: str, size: int) -> Composite:
     return Composite(image=np.concatenate(halves, axis=1), left=str(left), right=str(right))
 
 
+@dataclass(frozen=True)
+class Instances:
+    """One photo twice on a plain grey canvas, at two sizes and two places: does a map find both?
+
+    `boxes` are (top, left, side) of the large and the small copy; `mask(name)`
+    is the boolean HxW mask of one.
+    """
+
+    image: np.ndarray
+    photo: str
+    boxes: dict[str, tuple[int, int, int]]
+
+    def mask(self, name: str) -> np.ndarray:
+        """Boolean HxW mask of the 'large' or the 'small' copy."""
+        if name not in self.boxes:
+            raise ValueError(f"the copies are {', '.join(self.boxes)}, not {name!r}")
+        top, left, side = self.boxes[name]
+        mask = np.zeros(self.image.shape[:2], dtype=bool)
+        mask[top : top + side, left : left + side] = True
+        return mask
+
+
+def two_instances(photo: str, size: int, large: float = 0.6, small: float = 0.35, grey: int = 127) -> Instances:
+    """A size x size canvas of `grey` (the model's mean colour) with the photo's centre twice:
+    `large` of the side at the top left and `small` of it at the bottom right (no overlap)."""
+    if not 0 < small <= large or large + small > 1:
+        raise ValueError(
+            f"the copies must fit side by side: 0 < small <= large and large + small <= 1, not {small}, {large}"
+        )
+    image = np.full((size, size, 3), grey, dtype=np.uint8)
+    full = load_image(photo)
+    boxes = {}
+    for name, share, corner in (("large", large, 0), ("small", small, 1)):
+        side = int(round(share * size))
+        start = (size - side) * corner
+        image[start : start + side, start : start + side] = center_crop_resize(full, side)
+        boxes[name] = (start, start, side)
+    return Instances(image=image, photo=str(photo), boxes=boxes)
+
+
 def load_catalogued(entry: dict) -> np.ndarray:
     """The full-size RGB photo of a catalogue entry (data/samples.json's format): a package's loader, its arguments."""
     module_name, function_name = entry["loader"].rsplit(".", 1)
@@ -151,6 +191,8 @@ def _decode(data: bytes, origin: str) -> np.ndarray:
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
+        # Phones store a photo as the sensor saw it and say in its EXIF how to turn it upright.
+        ImageOps.exif_transpose(image, in_place=True)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise ImageLoadError(f"{origin} is not an image that Pillow can read (PNG, JPEG, ...): {error}") from error
     return _to_rgb_uint8(image)

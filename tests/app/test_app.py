@@ -1,23 +1,27 @@
-"""The app: controls generated from the method specs, input checks, concurrent requests, and the page in Chromium."""
+"""The app without a browser: controls from the method specs, input checks, class names, the pass budget, jobs."""
 
 from __future__ import annotations
 
-import os
-import struct
+import re
 import threading
 import time
-import zlib
 
 import gradio as gr
 import numpy as np
 import pytest
+from app_helpers import STOP_SECONDS, job_threads, png_header_only, rotated_photo, truncated_jpeg, wait_for
+from PIL import Image
+from toy_models import conv_bundle, random_image
 
 from history_of_interpretation import load_image
-from history_of_interpretation.app import page as app, work as app_work
-from history_of_interpretation.app.controls import all_controls, controls_for, settings_from_values  # noqa: E402
-from history_of_interpretation.methods import METHODS, SPECS, attribute  # noqa: E402
+from history_of_interpretation.app import endpoints, page as app, work as app_work
+from history_of_interpretation.app.budget import DEFAULT_PASS_BUDGET, check_budget, most_passes
+from history_of_interpretation.app.controls import all_controls, controls_for, settings_from_values
+from history_of_interpretation.app.jobs import Job, JobStopped
+from history_of_interpretation.methods import METHODS, SPECS, attribute
 from history_of_interpretation.methods.rules import FLAG, SEED, checked_by_method, count, number, one_of, optional
 from history_of_interpretation.methods.spec import method
+from history_of_interpretation.models.labels import class_index, close_classes, imagenet_labels
 
 COUNT = count(50)
 
@@ -81,6 +85,7 @@ def test_each_rule_gives_its_kind_of_control():
         "channels": None,
     }
     assert controls["count"].description == COUNT.description
+    assert controls["count"].name == "toy_count"
 
 
 def test_every_registered_method_gets_a_control_per_settable_parameter():
@@ -92,13 +97,22 @@ def test_every_registered_method_gets_a_control_per_settable_parameter():
         assert own == set(spec.defaults) - fixed, name
 
 
-def test_the_page_lists_every_method_with_its_settings():
+def page_components() -> dict[str, dict]:
+    """The page's components by elem_id: their props as the browser gets them."""
     config = app.build().get_config_file()
-    labels = {component["props"].get("label") for component in config["components"]}
-    choices = next(c["props"]["choices"] for c in config["components"] if c["props"].get("elem_id") == "methods")
-    assert [value for _, value in choices] == list(METHODS)
-    assert {f"{SPECS[c.method].title}: settings" for c in all_controls()} <= labels
-    assert {c.label for c in all_controls()} <= labels
+    return {c["props"]["elem_id"]: c for c in config["components"] if c["props"].get("elem_id")}
+
+
+def test_the_page_lists_every_method_with_its_settings_and_bounds():
+    components = page_components()
+    assert [value for _, value in components["methods"]["props"]["choices"]] == list(METHODS)
+    for control in all_controls():
+        props = components[control.name]["props"]
+        assert props["label"] == control.label
+        if control.kind in ("integer", "number"):  # the browser's field stops at the rule's bounds
+            assert (props["minimum"], props["maximum"]) == (control.minimum, control.maximum), control.name
+    counts = [c for c in all_controls() if c.kind == "integer"]
+    assert counts and all(c.maximum is not None for c in counts)
 
 
 def test_default_values_give_the_default_settings():
@@ -117,6 +131,7 @@ def test_number_fields_become_checked_settings():
 
     assert settings(count=5.0)["count"] == 5 and isinstance(settings(count=5.0)["count"], int)
     assert settings(channels=None)["channels"] is None and settings(channels=2.0)["channels"] == 2
+    assert settings(channels="")["channels"] is None  # an HTTP client's empty field
     with pytest.raises(ValueError, match="toy: count must be a whole number from 1 to 50, not 2.5"):
         settings(count=2.5)
     with pytest.raises(ValueError, match="count is empty; it must be a whole number from 1 to 50"):
@@ -130,17 +145,6 @@ def test_number_fields_become_checked_settings():
 # --- input checks ------------------------------------------------------------------------------
 
 
-def png_header_only(path, width: int, height: int):
-    """A PNG that declares width x height but holds no pixels: only decoding it would fail."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
-    return path
-
-
 def test_a_file_that_is_not_an_image_is_refused(tmp_path):
     text = tmp_path / "notes.png"
     text.write_text("not an image")
@@ -148,9 +152,14 @@ def test_a_file_that_is_not_an_image_is_refused(tmp_path):
         app_work.photo("chelsea", text, 224)
 
 
-def test_a_one_pixel_image_is_refused(tmp_path):
-    from PIL import Image
+def test_a_truncated_photo_is_named_by_its_own_name_only(tmp_path):
+    photo = truncated_jpeg(tmp_path / "holiday.jpg")
+    with pytest.raises(ValueError, match="^holiday.jpg cannot be read as an image \\(image file is truncated") as error:
+        app_work.photo(None, photo, 224)
+    assert str(tmp_path) not in str(error.value)
 
+
+def test_a_one_pixel_image_is_refused(tmp_path):
     Image.new("RGB", (1, 1)).save(tmp_path / "dot.png")
     with pytest.raises(ValueError, match="dot.png is 1x1 pixels; use a photo at least 32 pixels on each side"):
         app_work.photo(None, tmp_path / "dot.png", 224)
@@ -163,32 +172,160 @@ def test_a_huge_image_is_refused_from_its_header_before_decoding(tmp_path):
 
 
 def test_an_upload_replaces_the_sample(tmp_path):
-    from PIL import Image
-
     Image.fromarray(load_image("coffee")).save(tmp_path / "mine.png")
     np.testing.assert_array_equal(app_work.photo("chelsea", tmp_path / "mine.png", 224), load_image("coffee", 224))
     with pytest.raises(ValueError, match="choose a sample photo or upload one"):
         app_work.photo(None, None, 224)
 
 
-def test_the_class_by_name_wins_and_an_unknown_name_is_an_error():
-    assert app_work.target(3, "tiger cat") == 282
+def test_an_upload_is_decoded_once_per_size(tmp_path, monkeypatch):
+    Image.fromarray(load_image("rocket")).save(tmp_path / "rocket.png")
+    decoded = []
+    monkeypatch.setattr(app_work, "load_image", lambda *args: decoded.append(args) or load_image(*args))
+    first = app_work.photo(None, tmp_path / "rocket.png", 224)
+    again = app_work.photo(None, tmp_path / "rocket.png", 224)
+    assert again is first and not first.flags.writeable and len(decoded) == 1
+    app_work.photo(None, tmp_path / "rocket.png", 260)  # another model's size
+    Image.fromarray(load_image("coffee")).save(tmp_path / "rocket.png")  # a new file at the same path
+    np.testing.assert_array_equal(app_work.photo(None, tmp_path / "rocket.png", 224), load_image("coffee", 224))
+    assert len(decoded) == 3
+
+
+@pytest.mark.parametrize(("orientation", "red_rows"), [(6, slice(0, 50)), (8, slice(174, 224))])
+def test_a_phone_photo_is_turned_upright_by_its_exif_orientation(tmp_path, orientation, red_rows):
+    """Stored 300x200 with its left third red; upright it stands 200x300 with the red third on top (6) or below (8)."""
+    photo = app_work.photo(None, rotated_photo(tmp_path / f"phone{orientation}.jpg", orientation), 224)
+    red = (photo[..., 0] > 200) & (photo[..., 2] < 60)
+    assert red[red_rows].mean() > 0.95  # whole rows red: the photo was turned
+    assert red[60:164].mean() < 0.01  # and its middle is blue, where the sideways photo had red columns
+    assert load_image(tmp_path / f"phone{orientation}.jpg").shape == (300, 200, 3)  # load_image turns it too
+
+
+# --- classes -----------------------------------------------------------------------------------
+
+
+def test_a_class_by_index_or_by_name_in_any_case():
+    assert class_index("281") == class_index(" 281 ") == class_index(281) == 281
+    assert class_index("Tiger Cat") == class_index("tiger cat") == 282
+    assert class_index("tabby cat") == class_index("TABBY") == 281  # every WordNet synonym of the class
+    assert class_index("crane (517)") == 517
+    with pytest.raises(ValueError, match="class index 1000 is outside 0..999"):
+        class_index("1000")
+    with pytest.raises(ValueError, match="'crane' names 2 classes: crane \\(134\\), crane \\(517\\)"):
+        class_index("crane")
+
+
+def test_close_classes_put_what_the_word_names_first():
+    labels = imagenet_labels()
+    cats = ["tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"]
+    assert [labels[i] for i in close_classes("cat")] == cats
+    assert labels.index("oystercatcher") not in close_classes("cat")  # only once the cats run out
+    assert labels.index("oystercatcher") in close_classes("cat", count=20)
+    assert close_classes("tigger cat")[0] == 282  # a near spelling
+    assert close_classes("qwxz") == []
+    with pytest.raises(ValueError, match="unknown ImageNet class name 'cat'.*Did you mean tabby \\(281\\), tiger cat"):
+        class_index("cat")
+
+
+def test_the_class_typed_wins_and_an_unknown_name_is_an_error():
+    assert app_work.target(3, "tiger cat") == 282 and app_work.target(3, "282") == 282
     assert app_work.target(3, "  ") == 3 and app_work.target(None, "") is None
-    with pytest.raises(ValueError, match="unknown ImageNet class name 'tigger cat'"):
+    with pytest.raises(ValueError, match="unknown ImageNet class name 'tigger cat'.*Did you mean tiger cat \\(282\\)"):
         app_work.target(None, "tigger cat")
 
 
-def test_errors_reach_the_page_as_plain_messages():
-    @app.plain_errors
-    def failing():
-        raise ValueError("grid must be a whole number of at least 1, not 0")
-
-    with pytest.raises(gr.Error, match="grid must be a whole number of at least 1, not 0"):
-        failing()
+# --- the pass budget ---------------------------------------------------------------------------
 
 
-def test_the_command_line_takes_a_port():
-    assert app.parse_arguments(["--port", "8123"]).port == 8123
+@pytest.fixture(scope="module")
+def toy_model():
+    return conv_bundle(size=16, classes=1000)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_the_estimate_is_at_least_what_a_method_spends(toy_model, name):
+    """The budget's estimate against real runs on a toy model: exact, or above for SLIC's 'about n segments'."""
+    for params in (SPECS[name].quick, {}):
+        result = attribute(name, toy_model, random_image(16, seed=1), **params)
+        estimate = most_passes(name, result.params, toy_model)
+        assert estimate == result.passes if name != "loo_superpixels" else estimate >= result.passes, params
+
+
+def test_a_request_over_the_budget_names_its_costliest_method_and_how_to_lower_it(toy_model):
+    settings = {name: SPECS[name].checked({}) for name in METHODS}
+    assert check_budget(settings, toy_model) < DEFAULT_PASS_BUDGET  # every method at its defaults fits
+    settings["rise"] = SPECS["rise"].checked({"masks": 20000})
+    with pytest.raises(ValueError, match="allows 8,000 per request: RISE alone needs 20,000; lower its masks \\(now"):
+        check_budget(settings, toy_model)
+    guided_ig = {"guided_ig": SPECS["guided_ig"].checked({"steps": 1000})}
+    title = re.escape(SPECS["guided_ig"].title)
+    with pytest.raises(ValueError, match=f"{title} alone needs 9,001; lower its steps \\(now 1000\\) or points_per"):
+        check_budget(guided_ig, toy_model)
+    with pytest.raises(ValueError, match="lower its top_k \\(now all\\)"):
+        check_budget({"score_cam": SPECS["score_cam"].checked({})}, toy_model, budget=3)
+
+
+# --- jobs: stopped mid-way ---------------------------------------------------------------------
+
+
+def busy_steps(job, steps: int = 3):
+    """Pure-Python work, step by step: it never waits on anything that could hide a stop."""
+    for step in range(steps):
+        with job.stoppable():
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                sum(range(1000))
+        yield step
+
+
+def test_a_stopped_job_ends_inside_its_step():
+    job = Job(busy_steps)
+    time.sleep(0.2)
+    assert job.running
+    job.stop()
+    job.join(STOP_SECONDS)
+    assert not job.running and job.steps == [] and job.error is None
+
+
+def test_a_job_hands_back_its_steps_and_its_error():
+    def work(job):
+        yield "first"
+        raise ValueError("grid must be a whole number")
+
+    job = Job(work)
+    job.join(STOP_SECONDS)
+    assert job.steps == ["first"] and str(job.error) == "grid must be a whole number"
+    stopped = Job(lambda job: iter(()))
+    stopped.join(STOP_SECONDS)
+    stopped.stop()  # after its end: nothing to stop
+    with pytest.raises(JobStopped), stopped.stoppable():
+        pass  # a stopped job enters no further model work
+
+
+def test_a_stopped_explanation_ends_mid_method_and_frees_the_model(lite0):
+    image = load_image("chelsea", lite0.input_size)
+    settings = {"smoothgrad": SPECS["smoothgrad"].checked({"samples": 2000})}  # minutes on 2 cores
+    job = Job(lambda job: app_work.explain(image, lite0, None, settings, job.report, job.stoppable))
+    wait_for(lambda: job.status.startswith("SmoothGrad"), "SmoothGrad to start")
+    time.sleep(1)
+    job.stop()
+    job.join(STOP_SECONDS)
+    assert not job.running and job.steps == []  # stopped within its one method
+    assert app_work.MODEL_LOCK.acquire(blocking=False)
+    app_work.MODEL_LOCK.release()
+    assert not job_threads()
+
+
+def test_errors_reach_the_page_as_plain_messages_that_go():
+    with pytest.raises(gr.Error, match="grid must be a whole number of at least 1, not 0") as error:
+        with endpoints.page_errors():
+            raise ValueError("grid must be a whole number of at least 1, not 0")
+    assert error.value.duration == endpoints.ERROR_SECONDS  # a toast that goes by itself
+
+
+def test_the_command_line_takes_a_port_and_a_budget():
+    arguments = app.parse_arguments(["--port", "8123", "--pass-budget", "500"])
+    assert (arguments.port, arguments.pass_budget) == (8123, 500)
     assert app.parse_arguments([]).port == app.DEFAULT_PORT
 
 
@@ -208,18 +345,36 @@ def test_explain_draws_each_map_with_its_cost(lite0):
     image = load_image("chelsea", lite0.input_size)
     settings = {"vanilla_gradient": {}, "loo_grid": SPECS["loo_grid"].checked({"grid": 2})}
     steps = []
-    pictures = app_work.explain(image, lite0, None, settings, lambda done, text: steps.append(done))
+    pictures = list(app_work.explain(image, lite0, None, settings, lambda done, text: steps.append(done)))
     assert [p.results[0].method for p in pictures] == ["vanilla_gradient", "loo_grid"]
     assert [p.caption for p in pictures] == [
         f"vanilla gradient: 1 pass, {pictures[0].results[0].seconds:.2f} s",
         f"leave-one-out (grid): 4 passes, {pictures[1].results[0].seconds:.2f} s",
     ]
-    assert all(p.image.dtype == np.uint8 and p.image.ndim == 3 and p.image.std() > 0 for p in pictures)
+    assert pictures[0].title == "vanilla gradient: Egyptian cat (40%)"
+    for picture in pictures:
+        height, width, _ = picture.image.shape
+        assert picture.image.dtype == np.uint8 and picture.image.std() > 0
+        assert 0.8 < width / height < 1.4  # about square: no blank half in the page's grid
     assert steps == [0.0, 0.5, 1.0]
 
 
+def test_downloads_hold_the_raw_map_and_the_figure(lite0, tmp_path):
+    image = load_image("chelsea", lite0.input_size)
+    pictures = list(app_work.explain(image, lite0, None, {"grad_cam": {}}))
+    files = app_work.AppFiles()
+    try:
+        paths = files.save(pictures, app_work.file_stem(None, "/tmp/gradio/abc/my photo.JPG"))
+        assert [path.name for path in paths] == ["my_photo_grad_cam_map.npy", "my_photo_grad_cam.png"]
+        np.testing.assert_array_equal(np.load(paths[0]), pictures[0].results[0].map)
+        np.testing.assert_array_equal(np.asarray(Image.open(paths[1]).convert("RGB")), pictures[0].image)
+    finally:
+        files.close()
+    assert not files.root.exists()
+
+
 def test_class_discrimination_explains_each_half_with_its_own_class(lite0):
-    pictures = app_work.discriminate("chelsea", "coffee", lite0)
+    pictures = list(app_work.discriminate("chelsea", "coffee", lite0))
     own = [lite0.top_k(load_image(name, lite0.input_size), 1)[0][0] for name in ("chelsea", "coffee")]
     assert [[r.target for r in p.results] for p in pictures] == [[own[0]] * 2, [own[1]] * 2]
     assert [[r.method for r in p.results] for p in pictures] == [list(app_work.DISCRIMINATION_METHODS)] * 2
@@ -237,7 +392,7 @@ def test_two_requests_at_once_each_get_their_own_result(lite0):
         photo, name, params = jobs[key]
         image = app_work.photo(photo, None, 224)
         start.wait()
-        results[key] = app_work.explain(image, lite0, None, {name: SPECS[name].checked(params)})[0].results[0]
+        results[key] = next(app_work.explain(image, lite0, None, {name: SPECS[name].checked(params)})).results[0]
 
     threads = [threading.Thread(target=request, args=(key,)) for key in jobs]
     for thread in threads:
@@ -259,198 +414,5 @@ def test_inception_offline_says_what_to_do(monkeypatch, tmp_path):
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     monkeypatch.setattr(inception, "_internet_reachable", lambda *args, **kwargs: False)
-    with pytest.raises(gr.Error, match="inception_v3 needs its ImageNet weights"):
-        app.plain_errors(app_work.model)("inception_v3")
-
-
-# --- the page in a real browser ------------------------------------------------------------------
-
-from browser import chromium, free_port, missing_browser, requests_made  # noqa: E402
-
-# Skipped where no Chromium is installed, except in CI (CI=true), which must install it (make browser).
-needs_chromium = pytest.mark.skipif(
-    missing_browser() is not None and not os.environ.get("CI"), reason=str(missing_browser())
-)
-PAGE_SECONDS = 120  # a map on 2 shared CPU cores, the model's first load included
-
-
-@pytest.fixture(scope="module")
-def server(lite0):
-    """The app's address on a free localhost port, served from a thread."""
-    port = free_port()
-    demo = app.launch(port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    """A fresh headless Chromium on the app."""
-    with chromium(height=1600) as driver:
-        driver.get(server)
-        yield driver
-
-
-def test_two_requests_to_the_server_at_once_each_get_their_own_result(server):
-    from gradio_client import Client
-
-    controls = all_controls()
-    values = [c.default for c in controls]
-    values[[(c.method, c.parameter) for c in controls].index(("smoothgrad", "samples"))] = 6
-    client = Client(server, verbose=False)
-    jobs = {"chelsea": "loo_grid", "coffee": "smoothgrad"}
-    submitted = {
-        photo: client.submit(photo, None, "efficientnet_lite0", None, "", [name], *values, api_name="/run_explain")
-        for photo, name in jobs.items()
-    }
-    results = {photo: job.result(timeout=PAGE_SECONDS) for photo, job in submitted.items()}
-    assert results["chelsea"][0][0]["caption"].startswith("leave-one-out (grid): 9 passes,")
-    assert results["coffee"][0][0]["caption"].startswith("SmoothGrad: 6 passes,")
-    assert "| loo_grid | Egyptian cat | 9 |" in results["chelsea"][1]
-    assert "| smoothgrad | espresso | 6 |" in results["coffee"][1]
-
-
-def wait_until(driver, condition, what: str, seconds: float = PAGE_SECONDS):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, seconds, poll_frequency=0.5).until(lambda d: condition(d), message=what)
-
-
-def shown_maps(driver) -> list[str]:
-    """The captions of the maps in the gallery whose image has loaded (naturalWidth > 0)."""
-    from selenium.webdriver.common.by import By
-
-    loaded = driver.execute_script(
-        "return [...document.querySelectorAll('#maps img')].filter(i => i.complete && i.naturalWidth > 0).length"
-    )
-    captions = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "#maps .caption-label, #maps figcaption")]
-    return captions if loaded else []
-
-
-def choose(driver, element_id: str, text: str):
-    """Pick an option of a gradio dropdown by typing it."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-
-    box = driver.find_element(By.CSS_SELECTOR, f"#{element_id} input")
-    box.click()
-    box.send_keys(Keys.CONTROL, "a")
-    box.send_keys(text)
-    time.sleep(0.5)
-    box.send_keys(Keys.ENTER)
-
-
-def chosen_class(driver) -> str:
-    """The class the top-5 dropdown shows, e.g. 'espresso (94.0%)'."""
-    from selenium.webdriver.common.by import By
-
-    return driver.find_element(By.CSS_SELECTOR, "#class-choice input").get_attribute("value") or ""
-
-
-def only_method(driver, name: str):
-    """Tick `name` alone in the methods' checkboxes."""
-    from selenium.webdriver.common.by import By
-
-    for box in driver.find_elements(By.CSS_SELECTOR, "#methods input[type=checkbox]"):
-        if box.is_selected() != (box.get_attribute("name") == name):
-            box.click()
-
-
-def explain_and_wait(driver, before: list[str]) -> list[str]:
-    from selenium.webdriver.common.by import By
-
-    driver.find_element(By.ID, "explain").click()
-    return wait_until(driver, lambda d: (maps := shown_maps(d)) and maps != before and maps, "a map to appear")
-
-
-@needs_chromium
-def test_a_sample_and_a_method_give_a_map(page):
-    from selenium.webdriver.common.by import By
-
-    wait_until(page, lambda d: d.find_elements(By.CSS_SELECTOR, "#sample input"), "the page")
-    choose(page, "sample", "coffee")
-    wait_until(page, lambda d: chosen_class(d).startswith("espresso"), "coffee's top 5")
-    only_method(page, "vanilla_gradient")
-    captions = explain_and_wait(page, before=[])
-    assert len(captions) == 1 and captions[0].startswith("vanilla gradient: 1 pass,"), captions
-
-
-@needs_chromium
-def test_a_non_image_upload_shows_the_error_and_the_next_request_works(page, tmp_path):
-    from PIL import Image
-    from selenium.webdriver.common.by import By
-
-    before = shown_maps(page)
-    (tmp_path / "notes.png").write_text("not an image")
-    page.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(tmp_path / "notes.png"))
-    wait_until(
-        page,
-        lambda d: "notes.png is not an image that can be read" in d.find_element(By.TAG_NAME, "body").text,
-        "the error message",
-    )
-    clear_upload(page)
-    Image.fromarray(load_image("rocket")).save(tmp_path / "rocket.png")
-    page.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(tmp_path / "rocket.png"))
-    wait_until(page, lambda d: chosen_class(d).startswith(("missile", "projectile")), "the upload's top 5")
-    only_method(page, "grad_cam")
-    captions = explain_and_wait(page, before)
-    assert len(captions) == 1 and captions[0].startswith("Grad-CAM: 1 pass,"), captions
-
-
-def clear_upload(driver):
-    """Empty the upload field (its Clear button shows only while it holds a file)."""
-    from selenium.webdriver.common.by import By
-
-    for button in driver.find_elements(By.CSS_SELECTOR, "#upload button[aria-label=Clear]"):
-        button.click()
-
-
-def page_text(driver) -> str:
-    from selenium.webdriver.common.by import By
-
-    return driver.find_element(By.TAG_NAME, "body").text
-
-
-@needs_chromium
-def test_a_huge_image_and_an_unknown_class_show_plain_errors(page, tmp_path):
-    from selenium.webdriver.common.by import By
-
-    clear_upload(page)
-    upload = page.find_element(By.CSS_SELECTOR, "#upload input[type=file]")
-    upload.send_keys(str(png_header_only(tmp_path / "huge.png", 12000, 12000)))
-    wait_until(page, lambda d: "huge.png is 12000x12000 pixels (144 megapixels)" in page_text(d), "the size error")
-    clear_upload(page)
-    page.find_element(By.CSS_SELECTOR, "#class-name textarea, #class-name input").send_keys("tigger cat")
-    page.find_element(By.ID, "explain").click()
-    wait_until(page, lambda d: "unknown ImageNet class name 'tigger cat'" in page_text(d), "the class error")
-
-
-@needs_chromium
-def test_the_discrimination_tab_explains_each_half(page):
-    from selenium.webdriver.common.by import By
-
-    page.find_element(By.XPATH, "//button[@role='tab'][contains(., 'Class discrimination')]").click()
-    page.find_element(By.ID, "compare").click()
-    wait_until(
-        page,
-        lambda d: (
-            d.execute_script(
-                "return [...document.querySelectorAll('#pair-maps img')].filter(i => i.naturalWidth > 0).length"
-            )
-            == 2
-        ),
-        "two rows of maps",
-    )
-    assert "the class of chelsea (left half): Grad-CAM: 1 pass" in page_text(page)
-
-
-@needs_chromium
-def test_nothing_is_requested_from_outside_the_machine(page):
-    outside = [
-        url
-        for url in requests_made(page)
-        if url.startswith(("http:", "https:", "ws:", "wss:")) and not url.split("/")[2].startswith("127.0.0.1")
-    ]
-    assert not outside
+    with pytest.raises(gr.Error, match="inception_v3 needs its ImageNet weights"), endpoints.page_errors():
+        app_work.model("inception_v3")

@@ -35,6 +35,11 @@ class Control:
         """The control's label on the page."""
         return self.parameter.replace("_", " ")
 
+    @property
+    def name(self) -> str:
+        """The control's name in the app's HTTP API: 'smoothgrad_samples'."""
+        return f"{self.method}_{self.parameter}"
+
 
 def control_for(spec: MethodSpec, parameter: str) -> Control | None:
     """The control of one parameter, or None for a parameter the method checks itself.
@@ -72,9 +77,10 @@ def all_controls(methods=METHODS) -> list[Control]:
 def settings_from_values(spec: MethodSpec, controls: list[Control], values: list) -> dict:
     """The checked settings of `spec`'s method from the values of `controls` (all methods'), as sent by the page.
 
-    Number fields send floats (or None when emptied): whole numbers become int,
-    an empty optional field becomes None, an empty required one is an error.
-    Raises ValueError naming the parameter, the value and what is allowed.
+    Number fields send floats (or None, or "" from an HTTP client, when
+    empty): whole numbers become int, an empty optional field becomes None,
+    an empty required one is an error. Raises ValueError naming the method,
+    the parameter, the value and what is allowed.
     """
     if len(controls) != len(values):
         raise ValueError(f"expected {len(controls)} settings values, got {len(values)}")
