@@ -17,7 +17,7 @@ from history_of_interpretation import load_image
 from history_of_interpretation.app import endpoints, page as app, work as app_work
 from history_of_interpretation.app.budget import DEFAULT_PASS_BUDGET, check_budget, most_passes
 from history_of_interpretation.app.controls import all_controls, controls_for, settings_from_values
-from history_of_interpretation.app.jobs import Job, JobStopped
+from history_of_interpretation.app.jobs import Job
 from history_of_interpretation.methods import METHODS, SPECS, attribute
 from history_of_interpretation.methods.rules import FLAG, SEED, checked_by_method, count, number, one_of, optional
 from history_of_interpretation.methods.spec import method
@@ -268,23 +268,13 @@ def test_a_request_over_the_budget_names_its_costliest_method_and_how_to_lower_i
 # --- jobs: stopped mid-way ---------------------------------------------------------------------
 
 
-def busy_steps(job, steps: int = 3):
-    """Pure-Python work, step by step: it never waits on anything that could hide a stop."""
-    for step in range(steps):
-        with job.stoppable():
-            deadline = time.monotonic() + 600
-            while time.monotonic() < deadline:
-                sum(range(1000))
-        yield step
+def test_model_calls_end_at_their_next_batch_once_stopped(toy_model):
+    from history_of_interpretation.methods.model_calls import Stopped
 
-
-def test_a_stopped_job_ends_inside_its_step():
-    job = Job(busy_steps)
-    time.sleep(0.2)
-    assert job.running
-    job.stop()
-    job.join(STOP_SECONDS)
-    assert not job.running and job.steps == [] and job.error is None
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Stopped):
+        attribute("smoothgrad", toy_model, random_image(toy_model.input_size), samples=64, stop=stop)
 
 
 def test_a_job_hands_back_its_steps_and_its_error():
@@ -298,19 +288,18 @@ def test_a_job_hands_back_its_steps_and_its_error():
     stopped = Job(lambda job: iter(()))
     stopped.join(STOP_SECONDS)
     stopped.stop()  # after its end: nothing to stop
-    with pytest.raises(JobStopped), stopped.stoppable():
-        pass  # a stopped job enters no further model work
+    assert stopped.stopped and stopped.error is None
 
 
 def test_a_stopped_explanation_ends_mid_method_and_frees_the_model(lite0):
     image = load_image("chelsea", lite0.input_size)
     settings = {"smoothgrad": SPECS["smoothgrad"].checked({"samples": 2000})}  # minutes on 2 cores
-    job = Job(lambda job: app_work.explain(image, lite0, None, settings, job.report, job.stoppable))
+    job = Job(lambda job: app_work.explain(image, lite0, None, settings, job.report, job.stop_event))
     wait_for(lambda: job.status.startswith("SmoothGrad"), "SmoothGrad to start")
     time.sleep(1)
     job.stop()
     job.join(STOP_SECONDS)
-    assert not job.running and job.steps == []  # stopped within its one method
+    assert not job.running and job.steps == [] and job.error is None  # stopped within its one method
     assert app_work.MODEL_LOCK.acquire(blocking=False)
     app_work.MODEL_LOCK.release()
     assert not job_threads()

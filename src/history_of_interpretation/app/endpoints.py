@@ -120,7 +120,7 @@ def explain(controls: list[Control], names: list[str], budget: int, app_files: w
             target = work.target(values["top5_class"], values["class_name"])
             image = await asyncio.to_thread(work.photo, values["sample"], values["upload"], bundle.input_size)
         photo = await asyncio.to_thread(work.photo_picture, image)
-        job = Job(lambda job: work.explain(image, bundle, target, settings, job.report, job.stoppable))
+        job = Job(lambda job: work.explain(image, bundle, target, settings, job.report, job.stop_event))
 
         def updates(pictures: list | None, finished: bool) -> tuple:
             if finished:
@@ -150,7 +150,7 @@ async def compare(left: str, right: str, model: str):
     """Chapter 4's test: Grad-CAM and guided Grad-CAM of each photo's top class on the two side by side."""
     with page_errors():
         bundle = await asyncio.to_thread(work.model, model)
-    job = Job(lambda job: work.discriminate(left, right, bundle, job.report, job.stoppable))
+    job = Job(lambda job: work.discriminate(left, right, bundle, job.report, job.stop_event))
     try:
         with page_errors():
             async for update in followed(

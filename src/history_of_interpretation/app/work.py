@@ -18,7 +18,6 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -48,7 +47,6 @@ MODEL_LOCK = threading.Lock()
 _LOADING = threading.Lock()  # one model load at a time, apart from MODEL_LOCK: loading waits for no explanation
 
 Progress = Callable[[float, str], None]
-Stoppable = Callable[[], AbstractContextManager]
 
 
 @dataclass(frozen=True)
@@ -165,18 +163,18 @@ def explain(
     target_class: int | None,
     settings: dict[str, dict],
     progress: Progress = lambda fraction, description: None,
-    stoppable: Stoppable = nullcontext,
+    stop: threading.Event | None = None,
 ) -> Iterator[Picture]:
     """One picture per method (its map, titled with the class) for `settings` {method: checked settings}.
 
-    A generator: each map is drawn as soon as its method is done. `stoppable`
-    marks the model work that a stopped job may interrupt (see jobs.py).
+    A generator: each map is drawn as soon as its method is done. Once `stop`
+    is set, the running method ends within one batch (`Stopped`; see jobs.py).
     """
     for done, (method, params) in enumerate(settings.items()):
         spec = SPECS[method]
         progress(done / len(settings), f"{spec.title} ({done + 1} of {len(settings)})")
-        with MODEL_LOCK, stoppable():
-            result = attribute(method, bundle, image, target=target_class, **params)
+        with MODEL_LOCK:
+            result = attribute(method, bundle, image, target=target_class, stop=stop, **params)
         figure = Figure(figsize=PANEL_INCHES, layout="constrained")
         title = vis.class_title(result, spec.title)
         vis.show_result(figure.subplots(), result, image=image, title=title)
@@ -196,16 +194,17 @@ def discriminate(
     right: str,
     bundle: ModelBundle,
     progress: Progress = lambda fraction, description: None,
-    stoppable: Stoppable = nullcontext,
+    stop: threading.Event | None = None,
 ) -> Iterator[Picture]:
     """Chapter 4's test: on two photos side by side, explain each photo's own top class (one row each)."""
     composite = side_by_side(left, right, bundle.input_size)
     for done, name in enumerate((left, right)):
         progress(done / 2, f"explaining the class of {name}")
         own_class = bundle.top_k(load_image(name, bundle.input_size), 1)[0][0]
-        with MODEL_LOCK, stoppable():
+        with MODEL_LOCK:
             results = tuple(
-                attribute(method, bundle, composite.image, target=own_class) for method in DISCRIMINATION_METHODS
+                attribute(method, bundle, composite.image, target=own_class, stop=stop)
+                for method in DISCRIMINATION_METHODS
             )
         width, height = PANEL_INCHES
         figure = Figure(figsize=(width * (1 + len(results)), height), layout="constrained")

@@ -111,8 +111,8 @@ class Context:
     explanations at once on one model (two threads) each get their own counts.
     """
 
-    def __init__(self, bundle, image: np.ndarray, target: int | None, batch_size: int):
-        self.bundle, self.image, self.batch_size = bundle, image, batch_size
+    def __init__(self, bundle, image: np.ndarray, target: int | None, batch_size: int, stop=None):
+        self.bundle, self.image, self.batch_size, self.stop = bundle, image, batch_size, stop
         self.x = bundle.preprocess(image)
         self.logits = ModelCalls(bundle.model, batch_size=batch_size).logits(self.x[None])[0]  # not counted
         self.target = int(np.argmax(self.logits)) if target is None else target
@@ -122,12 +122,14 @@ class Context:
     @cached_property
     def calls(self) -> ModelCalls:
         """The model's compiled, batched calls, counted for this context."""
-        return self._counted(ModelCalls(self.bundle.model, self.bundle.gradcam_layer, self.batch_size))
+        return self._counted(ModelCalls(self.bundle.model, self.bundle.gradcam_layer, self.batch_size, stop=self.stop))
 
     @cached_property
     def guided_calls(self) -> ModelCalls:
         """The same calls on the guided-ReLU clone of the model."""
-        return self._counted(ModelCalls(guided_clone(self.bundle.model), None, self.batch_size, "guided_"))
+        return self._counted(
+            ModelCalls(guided_clone(self.bundle.model), None, self.batch_size, "guided_", stop=self.stop)
+        )
 
     def _counted(self, calls: ModelCalls) -> ModelCalls:
         self._used.append(calls)
@@ -147,18 +149,20 @@ class Context:
 
 
 def attribute(
-    method: str, bundle, image: np.ndarray, target=None, batch_size: int = DEFAULT_BATCH_SIZE, **params
+    method: str, bundle, image: np.ndarray, target=None, batch_size: int = DEFAULT_BATCH_SIZE, stop=None, **params
 ) -> AttributionResult:
     """Explain `target` (index or class name; default: the top-1 class) for a uint8 RGB image.
 
     `params` are the method's settings (see `default_params(method)`);
-    `batch_size` caps how many images go through the network at once.
+    `batch_size` caps how many images go through the network at once;
+    `stop`, a threading.Event: once set, the method ends at its next batch
+    with `Stopped` (the app's Stop button).
     """
     declared = method_spec(method)
     settings = declared.checked(params)
     batch_size = BATCH_SIZE("batch_size", batch_size)
     image = _checked_image(image, bundle.input_size)
-    context = Context(bundle, image, None if target is None else class_index(target), batch_size)
+    context = Context(bundle, image, None if target is None else class_index(target), batch_size, stop)
     blas = _blas()
     started = time.perf_counter()
     with blas.limit(limits=1, user_api="blas"):

@@ -179,5 +179,7 @@ def guided_ig(
         left_sum = pair_guided_ig(context, integral.call_model_function, steps, fraction, max_dist, baseline)
         attribution = integral.finish(context.x)
     extras = completeness(attribution, difference)
-    extras["left_sum_error"] = completeness(left_sum, difference)["completeness_error"]  # saliency.core's, same walk
+    # saliency.core's own map of the same walk (its left sum), and how far its sum is from the logit change.
+    extras["pair_map"] = left_sum.astype(np.float32)
+    extras["left_sum_error"] = completeness(left_sum, difference)["completeness_error"]
     return attribution.astype(np.float32), extras

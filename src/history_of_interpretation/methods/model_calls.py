@@ -33,6 +33,10 @@ class PassCount:
     seconds: float = 0.0  # inside the compiled calls, with their numpy conversions (the benchmark's share)
 
 
+class Stopped(Exception):
+    """A method's model calls were stopped by their caller (`attribute(..., stop=event)`)."""
+
+
 class CompiledCalls:
     """The compiled calls of one model (and Grad-CAM layer), shared by every `ModelCalls` on it.
 
@@ -110,7 +114,12 @@ class ModelCalls:
     """
 
     def __init__(
-        self, model, conv_layer: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE, kind_prefix: str = ""
+        self,
+        model,
+        conv_layer: str | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        kind_prefix: str = "",
+        stop: threading.Event | None = None,
     ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
@@ -118,6 +127,7 @@ class ModelCalls:
         self.model = model
         self.batch_size = batch_size
         self.kind_prefix = kind_prefix
+        self.stop = stop  # once set, the next batch raises Stopped: how a caller ends a long method
         self.counts: dict[str, PassCount] = {}
         self._counting = threading.Lock()  # a method may call from two threads (Guided IG, XRAI)
 
@@ -130,11 +140,16 @@ class ModelCalls:
         images = np.asarray(images, dtype=np.float32)
         outputs = []
         for start in range(0, len(images), self.batch_size):
+            self._check_stop()
             batch = images[start : start + self.batch_size]
             started = time.perf_counter()
             outputs.append([t.numpy() for t in function(tf.constant(batch), *args)])
             self._count(kind, len(batch), time.perf_counter() - started)
         return [np.concatenate(parts) for parts in zip(*outputs)]
+
+    def _check_stop(self):
+        if self.stop is not None and self.stop.is_set():
+            raise Stopped("the explanation was stopped")
 
     def _count(self, kind: str, images: int, seconds: float):
         with self._counting:
@@ -210,6 +225,7 @@ class ModelCalls:
         shared = [tf.constant(a) for a in shared]
         outputs = []
         for start in range(0, len(per_item[0]), self.batch_size):
+            self._check_stop()
             started = time.perf_counter()
             batch = [tf.constant(a[start : start + self.batch_size]) for a in per_item]
             outputs.append(function(*shared, *batch, *extra).numpy())
