@@ -63,8 +63,13 @@ def show_map(
     image: np.ndarray | None = None,
     title: str | None = None,
     colorbar: bool = True,
+    chaotic: bool = False,
 ):
-    """Draw one map on `ax` in one of STYLES; 'heat' lays it over `image`."""
+    """Draw one map on `ax` in one of STYLES; 'heat' lays it over `image`.
+
+    A `chaotic` map (its method's `chaotic` declaration) is marked volatile,
+    title included: another CPU draws another map, compared by its fingerprint.
+    """
     if style == "grayscale":
         artist = ax.imshow(as_grayscale(attribution), cmap="gray", vmin=0, vmax=1)
     elif style == "diverging":
@@ -78,6 +83,9 @@ def show_map(
     else:
         raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
     _tidy(ax, title)
+    if chaotic:
+        volatile(artist)
+        volatile(ax.title)
     if colorbar:
         ax.figure.colorbar(artist, ax=ax, fraction=0.046, pad=0.03)
     return artist
@@ -85,7 +93,7 @@ def show_map(
 
 def show_result(ax, result, image: np.ndarray | None = None, title: str | None = None, colorbar: bool = True):
     """Draw an AttributionResult the way its method's declaration says (its `display`)."""
-    return show_map(ax, result.map, result.display, image=image, title=title, colorbar=colorbar)
+    return show_map(ax, result.map, result.display, image=image, title=title, colorbar=colorbar, chaotic=result.chaotic)
 
 
 def show_image(ax, image: np.ndarray, title: str | None = None):

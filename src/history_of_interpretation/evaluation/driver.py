@@ -22,6 +22,7 @@ import numpy as np
 
 from ..methods import SPECS, attribute, method_spec
 from ..methods.model_calls import DEFAULT_BATCH_SIZE
+from ..models.labels import class_index
 from .baselines import references, shared_baseline, shared_units
 from .metrics import METRIC_SPECS, check_metrics
 from .units import Subject, Unit, importance
@@ -135,7 +136,7 @@ def measure(
         target, unit_references = result.target, references(SPECS[unit.method])
     else:
         result, unit_references = None, []
-        target = int(np.argmax(bundle.logits(image)[0])) if target is None else target
+        target = int(np.argmax(bundle.logits(image)[0])) if target is None else class_index(target)
         maps = {}
     subject = Subject(
         bundle,

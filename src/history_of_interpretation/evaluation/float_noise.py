@@ -34,11 +34,20 @@ PROXIES = {
 
 def map_under(proxy: str, method: str, model: str, photo: str, target: int | None = None, **settings) -> np.ndarray:
     """The method's map of `photo` (a sample name or path) by `model`, computed in a new process under `proxy`."""
+    return maps_under(proxy, model, photo, [(method, target, settings)])[0]
+
+
+def maps_under(proxy: str, model: str, photo: str, requests) -> list[np.ndarray]:
+    """Several maps of one photo, each (method, target, settings), computed in one new process under `proxy`."""
     if proxy not in PROXIES:
         raise ValueError(f"unknown proxy {proxy!r}; choose one of {', '.join(PROXIES)}")
-    request = {"method": method, "model": model, "photo": photo, "target": target, "settings": settings}
+    request = {
+        "model": model,
+        "photo": photo,
+        "maps": [{"method": method, "target": target, "settings": settings} for method, target, settings in requests],
+    }
     with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "map.npz"
+        out = Path(folder) / "maps.npz"
         environment = {**os.environ, **PROXIES[proxy], "TF_CPP_MIN_LOG_LEVEL": "3"}
         run = subprocess.run(
             [sys.executable, "-m", __name__, str(out), json.dumps(request)],
@@ -47,8 +56,9 @@ def map_under(proxy: str, method: str, model: str, photo: str, target: int | Non
             text=True,
         )
         if run.returncode != 0:
-            raise RuntimeError(f"computing {method} under {proxy!r} failed:\n{run.stderr[-2000:]}")
-        return np.load(out)["map"]
+            raise RuntimeError(f"computing maps under {proxy!r} failed:\n{run.stderr[-2000:]}")
+        saved = np.load(out)
+        return [saved[str(index)] for index in range(len(requests))]
 
 
 def spread(ours: np.ndarray, theirs: np.ndarray) -> dict[str, float]:
@@ -68,8 +78,11 @@ def _compute(out: Path, request: dict) -> None:
 
     bundle = load_model(request["model"])
     image = load_image(request["photo"], bundle.input_size)
-    result = attribute(request["method"], bundle, image, target=request["target"], **request["settings"])
-    np.savez(out, map=result.map)
+    maps = {
+        str(index): attribute(one["method"], bundle, image, target=one["target"], **one["settings"]).map
+        for index, one in enumerate(request["maps"])
+    }
+    np.savez(out, **maps)
 
 
 if __name__ == "__main__":

@@ -111,9 +111,14 @@ def class_map(subject) -> np.ndarray:
     return subject.memo["class_map"]
 
 
-def _change(subject, key: str) -> dict[str, float]:
+def step_similarities(subject, key: str) -> list[float]:
+    """The similarity of each cascade step's map to the trained map (NaN where either is degenerate)."""
     trained = _trained_map(subject)
-    similarities = [_similarity(key, trained, other) for _, other in cascade_maps(subject)]
+    return [SIMILARITIES[key](trained, other) for _, other in cascade_maps(subject)]
+
+
+def _change(subject, key: str) -> dict[str, float]:
+    similarities = np.nan_to_num(step_similarities(subject, key), nan=1.0)  # degenerate: never "changed"
     return {subject.unit.name: seed_ceilings(subject)[key] - float(np.mean(similarities))}
 
 

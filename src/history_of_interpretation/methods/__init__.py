@@ -81,6 +81,7 @@ class AttributionResult:
     extras: dict = field(default_factory=dict)
     pass_counts: dict = field(default_factory=dict)  # passes by kind: "forward", "gradient", ...
     counts: dict = field(default_factory=dict)  # by kind: PassCount (images, compiled calls, seconds in them)
+    chaotic: bool = False  # its method's maps move with float noise (spec.chaotic): figures compare fingerprints
 
 
 def method_spec(method: str) -> MethodSpec:
@@ -175,6 +176,7 @@ def attribute(
         probability=float(softmax(context.logits)[context.target]),
         method=method,
         display=declared.display,
+        chaotic=declared.chaotic,
         params=settings,
         passes=context.passes(),
         seconds=seconds,

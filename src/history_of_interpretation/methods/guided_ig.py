@@ -149,6 +149,7 @@ def _walk_and_midpoints(settings, extras):
     quick={"steps": 4, "points_per_step": 2},
     pair=PAIR_GUIDED_IG,
     completeness=True,
+    chaotic=True,  # each step picks the pixels of smallest gradient among near-ties: float noise flips them
 )
 def guided_ig(
     context,

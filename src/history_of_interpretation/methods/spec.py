@@ -62,6 +62,9 @@ class MethodSpec:
     quick: Mapping[str, object] = field(default_factory=dict)  # cheap settings: toy tests, warm-ups
     pair: PairEquivalent | None = None  # saliency.core's version of the method, where it has one
     completeness: bool = False  # reports extras["completeness_error"] (path methods)
+    # Its map is chaotic in float noise: another CPU's summation order gives another map (chapter 11
+    # measures it), so its figures are compared through their fingerprints, never pixel by pixel.
+    chaotic: bool = False
     in_article: bool = False  # one of the article's methods (chapter 8's comparison figure)
 
     @property
