@@ -23,6 +23,10 @@ CHAPTERS ?=
 IMAGES ?=
 METHODS ?=
 METRICS ?=
+# ENGINE=ray runs them on Ray: every core here, or the cluster at RAY_ADDRESS.
+ENGINE ?= serial
+# The verdict at scale (chapter 13): make verdict [IMAGES=folder] [CASES=40] [OUT=out/verdict] [ENGINE=ray]
+CASES ?=
 
 SOURCES := $(wildcard src/history_of_interpretation/*.py src/history_of_interpretation/*/*.py src/coursetools/*.py) data/samples.json
 
@@ -45,7 +49,7 @@ include $(CHAPTER_RULES)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help figures test test-colab lint lock bench evaluate venv clean-venv report browser test-browser app screenshots
+.PHONY: help figures test test-colab lint lock bench evaluate verdict venv clean-venv report browser test-browser app screenshots
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -99,16 +103,21 @@ $(COLAB_READY): colab-runtime.txt requirements-colab.txt pyproject.toml src/cour
 test-colab: $(COLAB_READY) ## the unit tests and one chapter in Colab's runtime (Python 3.13, TensorFlow 2.20)
 	HISTORY_OF_INTERPRETATION_RUNTIME=colab $(COLAB_VENV)/bin/python -m pytest tests $(COLAB_CHAPTER) \
 		--ignore tests/course/test_figures.py --ignore tests/course/test_platforms.py \
-		--ignore tests/course/test_report.py --ignore tests/course/test_book.py --ignore tests/app/test_app.py \
+		--ignore tests/course/test_report.py --ignore tests/course/test_book.py --ignore tests/app \
 		--deselect tests/course/test_series.py::test_make_reports_a_missing_image_before_running_notebooks
 
-bench: $(READY) ## time every method, and chapter 12's deletion/insertion curves, against their floors
+bench: $(READY) ## time every method and chapter 12's curves against their floors; the evaluation serial and on Ray
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/curves.py
+	$(BIN)/python benchmarks/evaluation_throughput.py
 
-evaluate: $(READY) ## (IMAGES=, OUT=, MODEL=, METHODS=) sanity checks and faithfulness on your photos into OUT
+evaluate: $(READY) ## (IMAGES=, OUT=, MODEL=, METHODS=, ENGINE=ray) sanity checks and faithfulness on your photos into OUT
 	$(BIN)/python -m history_of_interpretation.evaluation --images "$(IMAGES)" --out "$(OUT)" \
-		--model "$(MODEL)" --methods "$(METHODS)" --metrics "$(METRICS)"
+		--model "$(MODEL)" --methods "$(METHODS)" --metrics "$(METRICS)" --engine "$(ENGINE)"
+
+verdict: $(READY) ## every method on 200 grid cases and every packaged photo into data/verdict (IMAGES=, CASES=, OUT=, ENGINE=)
+	$(BIN)/python -m history_of_interpretation.evaluation.verdict --engine "$(ENGINE)" \
+		$(if $(OUT),--out "$(OUT)") $(if $(CASES),--cases "$(CASES)") $(if $(IMAGES),--images "$(IMAGES)")
 
 clean-venv: ## remove .venv
 	rm -rf $(VENV)
@@ -136,7 +145,7 @@ browser: ## install headless Chromium and its driver from Debian (apt-get, as ro
 	fi
 
 test-browser: $(READY) browser ## only the browser-facing tests: the report's pages and the app
-	$(BIN)/python -m pytest tests/course/test_report.py tests/course/test_book.py tests/course/test_colab_cells.py tests/app/test_app.py
+	$(BIN)/python -m pytest tests/course/test_report.py tests/course/test_book.py tests/course/test_colab_cells.py tests/app
 
 screenshots: report browser ## refresh the README's screenshots of the book and the app (docs/screenshots/)
 	$(BIN)/python docs/screenshots.py build/report docs/screenshots

@@ -150,7 +150,7 @@ def reader_cells(
             f"notebooks/chapters.toml: chapter {chapter.notebook} shows {len(shown)} images but describes "
             f"{len(notes.images)}: give each image, in order, a [[chapter.image]] with its caption and alt text"
         )
-    saved = {}
+    saved: dict[str, ImageNote] = {}
     for number, ((cell, output), note) in enumerate(zip(shown, notes.images), start=1):
         _caption(cell, chapter, number, note, _pixel_width(output))
         saved |= {figure: note for figure in chapter.figures if figure in _source(cell)}

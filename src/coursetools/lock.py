@@ -76,7 +76,7 @@ def read_lock(path: Path = LOCK) -> list[Requirement]:
 
 def pins_for(requirements: list[Requirement], environment: dict[str, str]) -> dict[str, str]:
     """{normalised name: version} of the requirements whose markers hold in `environment`."""
-    pins = {}
+    pins: dict[str, str] = {}
     for requirement in requirements:
         if requirement.marker is None or requirement.marker.evaluate(environment):
             name = canonicalize_name(requirement.name)

@@ -203,7 +203,7 @@ def _to_rgb_uint8(image: Image.Image) -> np.ndarray:
     if image.mode.startswith("I") or image.mode == "F":  # 16/32-bit integer or float grayscale
         values = np.asarray(image, dtype=np.float64)
         peak = 65535.0 if image.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
-        image = Image.fromarray(np.uint8(np.clip(values / peak * 255.0, 0, 255).round())).convert("RGB")
+        image = Image.fromarray(np.clip(values / peak * 255.0, 0, 255).round().astype(np.uint8)).convert("RGB")
     elif image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

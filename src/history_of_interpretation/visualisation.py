@@ -147,7 +147,7 @@ def path_figure(images, titles, caption: str, panels: int = 3):
     returns the figure and the row of axes below the path.
     """
     figure = plt.figure(figsize=(15, 6.4), layout="constrained")
-    top, bottom = figure.subfigures(2, 1, height_ratios=[1, 1.25])
+    top, bottom = np.asarray(figure.subfigures(2, 1, height_ratios=[1, 1.25])).ravel()
     for ax, image, title in zip(top.subplots(1, len(images)), images, titles):
         show_image(ax, np.clip(image, 0, 255).astype(np.uint8), title=title)
     top.suptitle(caption)

@@ -62,7 +62,7 @@ def check_budget(settings: Mapping[str, dict], bundle: ModelBundle, budget: int 
     total = sum(passes.values())
     if total <= budget:
         return total
-    costliest = max(passes, key=passes.get)
+    costliest = max(passes, key=lambda method: passes[method])
     spec, params = SPECS[costliest], settings[costliest]
     levers = [
         f"{name} (now {'all' if params[name] is None else params[name]})" for name in cost_levers(spec, params, bundle)

@@ -15,6 +15,7 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import contextmanager
+from typing import Any
 
 import gradio as gr
 
@@ -66,7 +67,7 @@ def elapsed(started: float) -> str:
     return f"{time.monotonic() - started:.1f} s"
 
 
-async def followed(job: Job, updates: Callable[[list | None, bool], tuple]) -> AsyncIterator[tuple]:
+async def followed(job: Job, updates: Callable[[list | None, bool], Any]) -> AsyncIterator[Any]:
     """The page's updates while `job` runs, every POLL_SECONDS, then once it is done: `updates(steps, finished)`.
 
     `steps` are the job's steps done so far, or None when none was added since
@@ -124,6 +125,7 @@ def explain(controls: list[Control], names: list[str], budget: int, app_files: w
 
         def updates(pictures: list | None, finished: bool) -> tuple:
             if finished:
+                pictures = pictures or []
                 files = app_files.save(pictures, work.file_stem(values["sample"], values["upload"]))
                 done = [result for picture in pictures for result in picture.results]
                 passes = counted(sum(result.passes for result in done), "pass")
@@ -142,7 +144,7 @@ def explain(controls: list[Control], names: list[str], budget: int, app_files: w
         finally:
             job.stop()  # the Stop button or a client gone: gradio cancels or closes this generator
 
-    explained.__signature__ = signature
+    setattr(explained, "__signature__", signature)  # noqa: B010  (gradio reads the parameters' names from it)
     return explained
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import weakref
+from typing import Any
 
 import gradio as gr
 
@@ -47,7 +48,7 @@ CSS = (
 
 def field(control: Control):
     """The gradio component of one generated control."""
-    common = dict(label=control.label, info=control.description, elem_id=control.name)
+    common: dict[str, Any] = dict(label=control.label, info=control.description, elem_id=control.name)
     if control.kind == "flag":
         return gr.Checkbox(value=control.default, **common)
     if control.kind == "choice":
@@ -63,7 +64,7 @@ def field(control: Control):
     # rule as sent, whose message names the method and the setting ("SmoothGrad: samples must be a whole number
     # from 1 to 2000, not 1000000000"); gradio's own check names neither ("Value 1e9 is greater than maximum value
     # 2000"). An instance attribute, not a subclass: gradio writes a .pyi stub beside any subclass's source file.
-    number.preprocess = lambda payload: payload
+    setattr(number, "preprocess", lambda payload: payload)  # noqa: B010  (a method replaced on one instance)
     return number
 
 
@@ -239,7 +240,7 @@ def launch(port: int | None = None, host: str = "127.0.0.1", pass_budget: int = 
     """
     demo = build(pass_budget)
     demo.queue(default_concurrency_limit=1)
-    settings = dict(
+    settings: dict[str, Any] = dict(
         server_name=host,
         server_port=port,
         theme=THEME,

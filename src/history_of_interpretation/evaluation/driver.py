@@ -129,7 +129,7 @@ def measure(
 ) -> Measurement:
     """Every metric of the plan that applies to `unit` on one photo (or grid case: `case`)."""
     cost = Cost()
-    if unit.is_method:
+    if unit.method is not None:
         result = attribute(unit.method, bundle, image, target=target, batch_size=plan.batch_size, **unit.kwargs)
         cost.passes, cost.seconds = result.passes, result.seconds
         maps = {unit.name: importance(result.map, SPECS[unit.method].display)}
@@ -174,7 +174,7 @@ def _row(image: str, map_name: str, metric: str, value: float) -> dict:
 
 def warm_up(bundle, image: np.ndarray, units: Iterable[Unit]) -> None:
     """Run each method once at its quick settings: its first call compiles TensorFlow functions (seconds)."""
-    for method in dict.fromkeys(unit.method for unit in units if unit.is_method):
+    for method in dict.fromkeys(unit.method for unit in units if unit.method is not None):
         attribute(method, bundle, image, **SPECS[method].quick)
 
 
@@ -185,6 +185,7 @@ def evaluate(
     plan: Plan,
     *,
     targets: dict[str, int] | None = None,
+    cases: dict | None = None,
     out: Path | None = None,
     keep_details: bool | None = None,
     progress: bool = True,
@@ -192,6 +193,9 @@ def evaluate(
     maps: Path | None = None,
 ) -> Evaluation:
     """Measure every unit on every photo (see the module's docstring); `targets`: a class per photo (default top-1).
+
+    `cases`: the grid case (`grid_cases.GridCase`) behind each photo that is one;
+    its target class is explained, and localisation metrics read it.
 
     With `out`, units already in OUT's log are skipped (resuming) and each new
     one is appended as it finishes; details (subjects) are kept only without `out`
@@ -210,8 +214,9 @@ def evaluate(
     settings = {"model": bundle.name, "metrics": list(plan.metrics), "depths": list(plan.depths), "seed": plan.seed}
     log = ResultLog(out, settings) if out is not None else None
     cache = MapCache(maps) if maps is not None else None
+    cases = cases or {}
     todo = [
-        Job(name, unit, (targets or {}).get(name))
+        Job(name, unit, cases[name].target_class if name in cases else (targets or {}).get(name), cases.get(name))
         for name in photos
         for unit in units
         if log is None or not log.done(name, unit.name)

@@ -1,145 +1,123 @@
-"""Chapter 12's figures (and `make evaluate`'s plot): randomisation, deletion/insertion, ranking."""
+"""Chapter 12's figures (and `make evaluate`'s): randomisation, removal curves, the ranking.
+
+Every unit keeps one colour and line style in every figure (`unit_styles`):
+a method by its place in the registry, its references and the shared
+baselines in greys, so that a reader can follow a method from panel to panel.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from itertools import cycle
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import visualisation as vis
-from .ranking import HIGHER_IS_BETTER, ranks
-from .removal import curve_fractions
+from ..methods import METHODS
+from .difference_figures import critical_difference_figure
+from .units import method_of, split_map_name
 
-SIMILARITIES = (
-    ("spearman_abs", "Spearman, |map|"),
-    ("spearman_signed", "Spearman, signed map"),
-    ("ssim", "SSIM, |map|"),
-)
+# 15 methods or more: tab20's twenty colours, in pairs of a dark and a light tone; each method its own.
+_COLOURS = plt.get_cmap("tab20")(np.arange(20))
+_BASELINE_STYLES = {"random": ("0.45", ":"), "random_layer": ("0.6", ":"), "edge_detector": ("black", "--")}
 
 
-def randomisation_grid(image, maps: dict[str, list[np.ndarray]], steps: list[str], styles: dict[str, str]):
-    """Rows: methods; columns: the trained model, then each cascading randomisation step."""
-    figure, axes = vis.figure_grid(len(maps), len(steps) + 1, panel_size=1.6)
-    for row, (method, row_maps) in enumerate(maps.items()):
+def unit_styles(names) -> dict[str, tuple]:
+    """{map name: (colour, line style)}: a method's colour from its place among METHODS, whatever the
+    figure shows; a method's references dotted in its colour; shared baselines in greys."""
+    order = {method: index for index, method in enumerate(METHODS)}
+    styles = {}
+    for name in names:
+        unit, reference = split_map_name(name)
+        method = method_of(unit)
+        if method is None:
+            styles[name] = _BASELINE_STYLES.get(unit, ("0.3", "-."))
+        else:
+            colour = _COLOURS[(2 * order[method]) % 20 + (2 * order[method]) // 20 % 2]
+            styles[name] = (colour, ":" if reference else "-")
+    return styles
+
+
+def randomisation_grid(image, maps: dict[str, list[np.ndarray]], depths: list[str], styles: dict[str, str]):
+    """Rows: units; columns: the trained model, then each cascading randomisation step."""
+    figure, axes = vis.figure_grid(len(maps), len(depths) + 1, panel_size=1.6)
+    for row, (unit, row_maps) in enumerate(maps.items()):
         for column, attribution in enumerate(row_maps):
-            title = (["trained", *[f"→ {s}" for s in steps]][column]) if row == 0 else None
-            vis.show_map(axes[row, column], attribution, styles[method], image=image, title=title, colorbar=False)
-        axes[row, 0].set_ylabel(method.replace("_", " "), fontsize=8)
+            title = (["trained", *[f"→ {depth}" for depth in depths]][column]) if row == 0 else None
+            vis.show_map(axes[row, column], attribution, styles[unit], image=image, title=title, colorbar=False)
+        axes[row, 0].set_ylabel(unit.replace("_", " "), fontsize=7)
     figure.suptitle("Cascading randomisation, from the logits down (Adebayo et al. 2018)")
     return figure
 
 
-def randomisation_curves(
-    cascade_means: dict[str, dict[str, list[float]]],
-    cascade_steps: list[str],
-    independent_means: dict[str, dict[str, list[float]]],
-    independent_steps: list[str],
-):
-    """Similarity to the trained map against randomisation depth, per method (mean over photos)."""
-    figure, axes = plt.subplots(1, 4, figsize=(17, 4.2), layout="constrained")
-    panels = [
-        (axes[i], key, f"cascading: {label}", cascade_means, cascade_steps)
-        for i, (key, label) in enumerate(SIMILARITIES)
-    ]
-    panels.append(
-        (axes[3], "spearman_abs", "one group at a time: Spearman, |map|", independent_means, independent_steps)
-    )
-    for ax, key, title, means, steps in panels:
-        for method, values in means.items():
-            ax.plot(
-                range(len(steps)),
-                values[key],
-                marker="o",
-                ms=3,
-                label=method.replace("_", " "),
-                color="black" if method == "edge_detector" else None,
-                linestyle="--" if method == "edge_detector" else "-",
-            )
-        ax.set_xticks(range(len(steps)), steps, rotation=60, fontsize=7)
-        ax.set_ylim(-0.7, 1.05)
+def randomisation_curves(similarities: dict, ceilings: dict, depths: list[str], keys_titles):
+    """Similarity to the trained map against depth, per unit (mean over photos), its seed ceiling at the left.
+
+    `similarities[unit][key]`: a value per depth; `ceilings[unit][key]`: the
+    similarity of two seeds on the trained model (1 without a seed);
+    `keys_titles`: (key, panel title) for each panel.
+    """
+    styles = unit_styles(similarities)
+    figure, axes = plt.subplots(1, len(keys_titles), figsize=(5.2 * len(keys_titles), 4.4), layout="constrained")
+    for ax, (key, title) in zip(np.atleast_1d(axes), keys_titles):
+        for unit, values in similarities.items():
+            if key not in values:
+                continue
+            colour, style = styles[unit]
+            ax.plot(range(1, len(depths) + 1), values[key], marker="o", ms=3, color=colour, ls=style, label=unit)
+            ax.plot([0], [ceilings[unit][key]], marker="s", ms=4, color=colour)
+        ax.set_xticks(range(len(depths) + 1), ["seeds", *depths], rotation=60, fontsize=7)
+        ax.set_ylim(-0.5, 1.05)
         ax.axhline(0, color="gray", lw=0.5)
         ax.set_title(title, fontsize=9)
-    axes[0].set_ylabel("similarity to the trained model's map")
-    axes[3].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    np.atleast_1d(axes)[0].set_ylabel("similarity to the trained model's map (square: two seeds)")
+    np.atleast_1d(axes)[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return figure
 
 
-def deletion_insertion_figure(curves: dict[str, dict], methods: list[str], removal_effect: dict[str, dict]):
-    """Deletion (black, blurred) and insertion curves on one photo; then the removal's effect on AUC.
-
-    `curves`: map name -> curve kind -> probabilities. `removal_effect`: name
-    -> {"black": mean AUC, "blurred": mean AUC} over the photos.
-    """
-    figure, axes = plt.subplots(1, 4, figsize=(17, 4.2), layout="constrained")
-    kinds = (
-        ("deletion_black", "deletion to black (Petsiuk)"),
-        ("deletion_blurred", "deletion to the blurred photo"),
-        ("insertion", "insertion from the blurred photo"),
+def removal_figure(petsiuk: dict, road: dict, removal_effect: dict):
+    """On one photo: Petsiuk's deletion and insertion curves and ROAD's two orders, per map; then, over the
+    photos, deletion's area by what removed pixels become (`removal_effect[name][fill]`)."""
+    figure, axes = plt.subplots(1, 5, figsize=(23, 4.6), layout="constrained")
+    styles = unit_styles(petsiuk)
+    panels = (
+        (axes[0], "deletion (Petsiuk: to the mean colour)", lambda n: _points(petsiuk[n]["deletion"]), "removed"),
+        (axes[1], "insertion (Petsiuk: from his blur)", lambda n: _points(petsiuk[n]["insertion"]), "inserted"),
+        (axes[2], "ROAD, most relevant first", lambda n: (road[n].fractions, road[n].morf), "imputed"),
+        (axes[3], "ROAD, least relevant first", lambda n: (road[n].fractions, road[n].lerf), "imputed"),
     )
-    for ax, (kind, title) in zip(axes, kinds):
-        for name in [*methods, "random"]:
-            fractions = curve_fractions(len(curves[name][kind]) - 1)
-            ax.plot(
-                fractions,
-                curves[name][kind],
-                label=name.replace("_", " "),
-                color="black" if name == "random" else None,
-                linestyle="--" if name == "random" else "-",
-            )
-        ax.set_xlabel("fraction of pixels " + ("inserted" if kind == "insertion" else "removed"))
+    for ax, title, curve_of, verb in panels:
+        for name in petsiuk:
+            fractions, probabilities = curve_of(name)
+            colour, style = styles[name]
+            ax.plot(fractions, probabilities, color=colour, ls=style, lw=1.2, label=name)
+        ax.set_xlabel(f"share of pixels {verb}")
         ax.set_title(title, fontsize=9)
     axes[0].set_ylabel("probability of the class")
-    names = list(removal_effect)
+    names, fills = list(removal_effect), ["mean colour", "black", "blurred photo"]
     positions = np.arange(len(names))
-    axes[3].barh(positions - 0.2, [removal_effect[n]["black"] for n in names], 0.4, label="to black")
-    axes[3].barh(positions + 0.2, [removal_effect[n]["blurred"] for n in names], 0.4, label="to blurred")
-    axes[3].set_yticks(positions, [n.replace("_", " ") for n in names], fontsize=7)
-    axes[3].invert_yaxis()
-    axes[3].set_xlabel("deletion AUC, mean over photos (lower is better)")
-    axes[3].legend(fontsize=7)
-    axes[2].legend(fontsize=7, loc="lower right")
+    for offset, fill, hatch in zip((-0.27, 0, 0.27), fills, cycle(("", "//", ".."))):
+        axes[4].barh(
+            positions + offset, [removal_effect[n][fill] for n in names], 0.27, label=f"to {fill}", hatch=hatch
+        )
+    axes[4].set_yticks(positions, names, fontsize=7)
+    axes[4].invert_yaxis()
+    axes[4].set_xlabel("deletion area, mean over photos (lower is better)")
+    axes[4].legend(fontsize=7)
+    axes[3].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return figure
 
 
-def ranking_figure(table: dict):
-    """One panel per metric: each method's mean and bootstrap 95% interval, best at the top."""
-    metrics = list(table)
-    columns = min(4, len(metrics))
-    rows = -(-len(metrics) // columns)
+def _points(curve) -> tuple[np.ndarray, np.ndarray]:
+    return curve.fractions, curve.probabilities
+
+
+def ranking_figure(compared: dict, baselines=()):
+    """One critical-difference diagram per metric, stacked, each unit in its own colour."""
     figure, axes = plt.subplots(
-        rows,
-        columns,
-        figsize=(4.6 * columns, 0.2 * max(len(t) for t in table.values()) * rows + 1.5),
-        squeeze=False,
-        layout="constrained",
+        len(compared), 1, figsize=(11, 2.6 * len(compared) + 0.6), squeeze=False, layout="constrained"
     )
-    for ax, metric in zip(axes.ravel(), metrics):
-        order = sorted(ranks(table[metric], metric).items(), key=lambda item: item[1])
-        names = [name for name, _ in order]
-        estimates = [table[metric][name] for name in names]
-        y = np.arange(len(names))
-        means = np.array([e.mean for e in estimates])
-        errors = np.array([[e.mean - e.low for e in estimates], [e.high - e.mean for e in estimates]])
-        colours = ["gray" if _is_baseline(name) else "tab:blue" for name in names]
-        ax.errorbar(means, y, xerr=errors, fmt="none", ecolor="lightgray")
-        ax.scatter(means, y, c=colours, s=12, zorder=3)
-        ax.set_yticks(y, [n.replace("_", " ") for n in names], fontsize=6)
-        ax.invert_yaxis()
-        ax.set_title(f"{metric} ({'higher' if HIGHER_IS_BETTER.get(metric, True) else 'lower'} is better)", fontsize=9)
-    for ax in axes.ravel()[len(metrics) :]:
-        ax.axis("off")
+    for ax, comparison in zip(axes[:, 0], compared.values()):
+        colours = {unit: colour for unit, (colour, _) in unit_styles(comparison.units).items()}
+        critical_difference_figure(comparison, baselines=baselines, colours=colours, ax=ax)
     return figure
-
-
-def _is_baseline(name: str) -> bool:
-    return name.startswith("random") or name.endswith(("_reversed", "_random")) or name == "edge_detector"
-
-
-def save_ranking_figure(table: dict, path: str | Path) -> Path:
-    """The ranking figure, saved atomically (make evaluate's OUT/ranking.png)."""
-    figure = ranking_figure(table)
-    try:
-        return vis.save_figure(figure, path)
-    finally:
-        plt.close(figure)

@@ -58,7 +58,7 @@ def maps_under(proxy: str, model: str, photo: str, requests) -> list[np.ndarray]
         if run.returncode != 0:
             raise RuntimeError(f"computing maps under {proxy!r} failed:\n{run.stderr[-2000:]}")
         saved = np.load(out)
-        return [saved[str(index)] for index in range(len(requests))]
+        return [saved[f"arr_{index}"] for index in range(len(requests))]
 
 
 def spread(ours: np.ndarray, theirs: np.ndarray) -> dict[str, float]:
@@ -78,11 +78,10 @@ def _compute(out: Path, request: dict) -> None:
 
     bundle = load_model(request["model"])
     image = load_image(request["photo"], bundle.input_size)
-    maps = {
-        str(index): attribute(one["method"], bundle, image, target=one["target"], **one["settings"]).map
-        for index, one in enumerate(request["maps"])
-    }
-    np.savez(out, **maps)
+    maps = [
+        attribute(one["method"], bundle, image, target=one["target"], **one["settings"]).map for one in request["maps"]
+    ]
+    np.savez(out, *maps)  # saved as arr_0, arr_1, ... in the requests' order
 
 
 if __name__ == "__main__":

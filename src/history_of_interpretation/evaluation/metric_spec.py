@@ -57,7 +57,7 @@ def metric(**facts) -> Callable:
     def declare(function: Callable) -> Callable:
         spec = MetricSpec(name=function.__name__, function=function, **facts)
         _validate(spec)
-        function.spec = spec
+        setattr(function, "spec", spec)  # noqa: B010  (an attribute mypy does not know functions have)
         return function
 
     return declare

@@ -38,6 +38,7 @@ import hashlib
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import interpolate
@@ -57,8 +58,8 @@ RANDOM_MASK_FRACTION = 0.01  # PAIR's notebook: generate_random_mask(..., fracti
 class PicScores:
     """SIC and AIC of one map on one photo: PAIR's results (without their images), or why PAIR skipped the photo."""
 
-    sic: object | None  # saliency.metrics.pic.PicMetricResult, blurred_images dropped
-    aic: object | None
+    sic: Any  # saliency.metrics.pic.PicMetricResult (blurred_images dropped), or None where PAIR skipped
+    aic: Any
     sic_skipped: str = ""  # PAIR's ComputePicMetricError message when it skipped the photo
     aic_skipped: str = ""
 

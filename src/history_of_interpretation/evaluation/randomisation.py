@@ -67,7 +67,7 @@ class Randomiser:
     def _weight_positions(self) -> dict[str, list[tuple[int, bool]]]:
         # get_weights() follows model.weights: note each tensor's index there, its group, its trainability.
         index_of = {id(weight): index for index, weight in enumerate(self.trained.model.weights)}
-        positions = {}
+        positions: dict[str, list[tuple[int, bool]]] = {}
         for group, layers in self.groups:
             for layer in map(self.trained.model.get_layer, layers):
                 trainable = {id(weight) for weight in layer.trainable_weights}

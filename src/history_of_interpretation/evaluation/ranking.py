@@ -12,18 +12,28 @@ import numpy as np
 
 from ..tables import MarkdownTable
 from .metrics import METRIC_SPECS
-from .statistics import Comparison, compare
+from .statistics import Comparison, compare, paired_matrix
 
 
 def comparisons(rows, metrics=None, **settings) -> dict[str, Comparison]:
     """A `statistics.Comparison` per ranked metric that has rows (or per metric of `metrics`), in declaration order.
 
-    `settings` go to `statistics.compare` (alpha, seed, resamples, units).
+    A metric with fewer than two cases where every unit has a value (PIC on
+    photos the model is unsure of, say) cannot be compared and is left out;
+    `comparable` says which. `settings` go to `statistics.compare` (alpha, seed, resamples).
     """
+    rows = list(rows)
+    return {
+        name: compare(rows, name, METRIC_SPECS[name].higher_is_better, **settings) for name in comparable(rows, metrics)
+    }
+
+
+def comparable(rows, metrics=None) -> list[str]:
+    """The ranked metrics (of `metrics`, default all) with at least two cases where every unit has a value."""
     rows = list(rows)
     present = {row["metric"] for row in rows}
     wanted = [name for name in (metrics or METRIC_SPECS) if name in present and METRIC_SPECS[name].ranked]
-    return {name: compare(rows, name, METRIC_SPECS[name].higher_is_better, **settings) for name in wanted}
+    return [name for name in wanted if len(paired_matrix(rows, name)[0]) >= 2]
 
 
 def overview_table(

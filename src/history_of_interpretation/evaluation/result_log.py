@@ -155,3 +155,19 @@ class ResultLog:
             )
             for (image, unit), c in self._costs.items()
         ]
+
+
+def read(out: Path) -> tuple[list[dict], list[dict], dict]:
+    """An evaluation folder as it stands, read only: its finished rows (values as floats), costs and settings."""
+    out = Path(out)
+    settings_path = out / ResultLog.SETTINGS
+    if not settings_path.is_file():
+        raise ValueError(f"{out} holds no evaluation (no {ResultLog.SETTINGS}); run make evaluate or make verdict")
+    costs = _whole_rows(out / ResultLog.COSTS, COST_COLUMNS) or []
+    done = {(row["image"], row["unit"]) for row in costs}
+    rows = [
+        {**row, "value": float(row["value"])}
+        for row in _whole_rows(out / ResultLog.NAME, COLUMNS) or []
+        if (row["image"], split_map_name(row["method"])[0]) in done
+    ]
+    return rows, costs, json.loads(settings_path.read_text())

@@ -170,7 +170,8 @@ def paired_matrix(rows, metric: str, units=None) -> tuple[list[str], list[str], 
     units = list(seen_units) if units is None else list(units)
     if unknown := [u for u in units if u not in seen_units]:
         raise ValueError(f"no rows of metric {metric!r} for unit(s) {unknown}; units with rows: {list(seen_units)}")
-    cases, dropped = [], []
+    cases: list[str] = []
+    dropped: list[str] = []
     for case in seen_cases:
         complete = all(np.isfinite(table.get((case, u), np.nan)) for u in units)
         (cases if complete else dropped).append(case)

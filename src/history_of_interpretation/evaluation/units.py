@@ -120,13 +120,14 @@ class Subject:
         A method with a seed runs with `seed` where given (a fresh draw);
         a baseline's map does not depend on the model (the edge detector) and is returned as measured.
         """
-        if not self.unit.is_method:
+        method = self.unit.method
+        if method is None:
             return self.maps[self.unit.name]
         settings = self.unit.kwargs
-        if seed is not None and "seed" in SPECS[self.unit.method].defaults:
+        if seed is not None and "seed" in SPECS[method].defaults:
             settings["seed"] = seed
         target = self.target if target is None else target
         result = attribute(
-            self.unit.method, bundle or self.bundle, self.image, target=target, batch_size=self.batch_size, **settings
+            method, bundle or self.bundle, self.image, target=target, batch_size=self.batch_size, **settings
         )
         return result.map

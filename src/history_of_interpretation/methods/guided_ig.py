@@ -72,7 +72,7 @@ class MidpointIntegral:
         self.offsets = (np.arange(points_per_step) + 0.5) / points_per_step
         self._points: list[np.ndarray] = []  # the walk's points whose chords are not yet sent
         self._worker = ThreadPoolExecutor(max_workers=1)
-        self._parts = []  # one future per batch of chords, summed in order (the same map every run)
+        self._parts: list = []  # one future per batch of chords, summed in order (the same map every run)
 
     def __enter__(self):
         return self

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..visualisation import STYLES as DISPLAYS  # how a map can be drawn: visualisation.show_map's styles
 from .rules import Rule
@@ -59,7 +60,7 @@ class MethodSpec:
     signed: bool  # negative values carry meaning (evidence against the class)
     display: str  # how it is drawn: one of DISPLAYS
     resolution: str  # where its evidence varies: one of RESOLUTIONS (random baselines follow it)
-    quick: Mapping[str, object] = field(default_factory=dict)  # cheap settings: toy tests, warm-ups
+    quick: Mapping[str, Any] = field(default_factory=dict)  # cheap settings: toy tests, warm-ups
     pair: PairEquivalent | None = None  # saliency.core's version of the method, where it has one
     completeness: bool = False  # reports extras["completeness_error"] (path methods)
     # Its map is chaotic in float noise: another CPU's summation order gives another map (chapter 11
@@ -95,7 +96,7 @@ def method(**facts) -> Callable:
     def declare(function: Callable) -> Callable:
         spec = MethodSpec(name=function.__name__, function=function, **facts)
         _validate(spec)
-        function.spec = spec
+        setattr(function, "spec", spec)  # noqa: B010  (an attribute mypy does not know functions have)
         return function
 
     return declare

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +61,7 @@ def groups_by_prefix(model, pattern: str | None = None) -> tuple[LayerGroup, ...
     """Groups from layer names: a weighted layer whose name matches `pattern` joins the group named by
     the pattern's first group; any other weighted layer (the logits, say) is a group of its own, as
     every one is without a pattern. Ordered from the output down."""
-    expression, groups = re.compile(pattern or "(?!)"), {}
+    expression, groups = re.compile(pattern or "(?!)"), dict[str, list[str]]()
     for layer in model.layers:
         if layer.weights:
             match = expression.match(layer.name)
@@ -97,7 +98,7 @@ class ModelBundle:
     """A classifier that outputs logits, and what attribution methods and metrics need to know about it."""
 
     name: str
-    model: keras.Model  # noqa: F821  (keras is imported lazily)
+    model: Any  # a keras.Model (keras is imported lazily: drawing a map needs no TensorFlow)
     input_size: int
     labels: tuple[str, ...]
     gradcam_layer: str  # the last convolutional feature map: Grad-CAM and its family read it
@@ -129,7 +130,8 @@ class ModelBundle:
 
     def layer_grid(self) -> tuple[int, int]:
         """The height and width of the Grad-CAM layer (7x7 for EfficientNet-Lite0)."""
-        return tuple(int(n) for n in self.model.get_layer(self.gradcam_layer).output.shape[1:3])
+        height, width = self.model.get_layer(self.gradcam_layer).output.shape[1:3]
+        return int(height), int(width)
 
     def logits(self, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
         """Logits for uint8 RGB images of the model's input size, (N, classes)."""

@@ -14,6 +14,7 @@ import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -92,7 +93,7 @@ def lite_block_specs(variant: LiteVariant) -> list[dict]:
     return specs
 
 
-def build_efficientnet_lite(variant: LiteVariant) -> tuple[keras.Model, dict[str, str]]:  # noqa: F821
+def build_efficientnet_lite(variant: LiteVariant) -> tuple[Any, dict[str, str]]:
     """The Keras graph, and a map from each weighted layer to its checkpoint prefix."""
     import keras
     from keras import layers
