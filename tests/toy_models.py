@@ -119,3 +119,36 @@ def input_gradient(model, x: np.ndarray, output: int) -> np.ndarray:
         tape.watch(x)
         score = tf.reduce_sum(model(x, training=False)[:, output])
     return tape.gradient(score, x).numpy()
+
+
+# ImageNet classes that the toy model gives to an image whose mean colour is nearest each of these.
+COLOURS = {
+    "tabby": (230, 30, 30),
+    "cheetah": (30, 230, 30),
+    "lion": (30, 30, 230),
+    "espresso": (230, 230, 30),
+    "tripod": (230, 30, 230),
+    "moped": (30, 230, 230),
+}
+SHARPNESS = 30.0  # logit = -SHARPNESS * squared distance to the colour (0..1 per channel), up to a shared term
+
+
+def colour_bundle(size: int):
+    """logits = 2k p.m - k|p|^2 for each colour p and mean colour m: softmax over -k|m - p|^2."""
+    labels = imagenet_labels()
+    inputs = keras.Input((size, size, 3), name="image")
+    mean = keras.layers.GlobalAveragePooling2D(name="mean_colour")(inputs)
+    dense = keras.layers.Dense(len(labels), name="logits")
+    model = keras.Model(inputs, dense(mean), name="toy_colour")
+    weights, biases = np.zeros((3, len(labels)), np.float32), np.full(len(labels), -1e3, np.float32)
+    for name, rgb in COLOURS.items():
+        prototype = np.asarray(rgb, np.float32) / 255
+        weights[:, labels.index(name)] = 2 * SHARPNESS * prototype
+        biases[labels.index(name)] = -SHARPNESS * prototype @ prototype
+    dense.set_weights([weights, biases])
+    return bundle(model, size, "mean_colour", len(labels), name="toy_colour")
+
+
+def solid(rgb, seed: int, shape=(80, 100)) -> np.ndarray:
+    noise = np.random.default_rng(seed).integers(-12, 13, (*shape, 3))
+    return np.clip(np.asarray(rgb) + noise, 0, 255).astype(np.uint8)

@@ -83,14 +83,22 @@ def _fit(photo, size: int) -> np.ndarray:
     return center_crop_resize(photo.image, size)
 
 
-def run_verdict(bundle, out: Path, cases: int = DEFAULT_CASES, images: str | None = None, seed: int = 0, **options):
+def run_verdict(
+    bundle,
+    out: Path,
+    cases: int = DEFAULT_CASES,
+    images: str | None = None,
+    seed: int = 0,
+    methods=METHODS,
+    **options,
+):
     """Both evaluations into OUT/grid and OUT/photos (resuming); returns their Evaluations.
 
     `images`: a folder of the user's photos, used for both the grids and the
     photos instead of the packaged ones. `options` go to `driver.evaluate`
     (engine, progress).
     """
-    units = plan_units(METHODS, VERDICT_SETTINGS)
+    units = plan_units(methods, VERDICT_SETTINGS)
     photos_source = photos_from_folder(images) if images else None
     grid_cases = build_cases(bundle, cases, seed=seed, photos=photos_source)
     grid = evaluate(
