@@ -3,23 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from toy_models import toy_result
 
 from history_of_interpretation import visualisation as vis
-from history_of_interpretation.methods import SPECS, AttributionResult
-
-
-def _result(method: str, seconds: float = 0.0) -> AttributionResult:
-    return AttributionResult(
-        map=np.arange(16, dtype=np.float32).reshape(4, 4),
-        target=0,
-        label="x",
-        probability=0.5,
-        method=method,
-        display=SPECS[method].display,
-        params={},
-        passes=1,
-        seconds=seconds,
-    )
 
 
 def test_path_figure_draws_the_path_above_the_map_panels():
@@ -34,7 +20,7 @@ def test_path_figure_draws_the_path_above_the_map_panels():
 
 def test_show_result_draws_each_method_as_declared():
     photo = np.zeros((4, 4, 3), np.uint8)
-    result = _result("grad_cam")
+    result = toy_result(np.arange(16).reshape(4, 4), "grad_cam")
     figure, axes = vis.figure_grid(1, 1)
     vis.show_result(axes[0, 0], result, image=photo, colorbar=False)
     assert [image.get_cmap().name for image in axes[0, 0].get_images()][-1] == "jet"  # grad_cam: "heat"
@@ -44,10 +30,12 @@ def test_show_result_draws_each_method_as_declared():
 def test_comparison_figure_has_a_row_per_photo_and_a_column_per_method():
     photos = {"a": np.zeros((4, 4, 3), np.uint8), "b": np.zeros((4, 4, 3), np.uint8)}
     methods = ["grad_cam", "vanilla_gradient"]
-    results = {(name, method): _result(method, seconds=1.25) for name in photos for method in methods}
+    results = {
+        (name, method): toy_result(np.ones((4, 4)), method, seconds=1.25) for name in photos for method in methods
+    }
     figure = vis.comparison_figure(photos, results, methods)
     axes = figure.get_axes()
-    assert [ax.get_title() for ax in axes] == ["x (50%)", "grad cam", "vanilla gradient", "x (50%)", "", ""]
+    assert [ax.get_title() for ax in axes] == ["tabby (50%)", "grad cam", "vanilla gradient", "tabby (50%)", "", ""]
     seconds = [ax.xaxis.label for ax in axes if ax.get_xlabel()]
     assert [label.get_text() for label in seconds] == ["1.25 s"] * 4
     assert all(label.get_gid() == vis.VOLATILE for label in seconds)  # seconds never count as a changed figure
@@ -56,7 +44,10 @@ def test_comparison_figure_has_a_row_per_photo_and_a_column_per_method():
 
 def test_a_chaotic_methods_map_and_title_are_marked_volatile():
     figure, axes = vis.plt.subplots(1, 2)
-    calm, chaotic = _result("grad_cam"), _result("guided_ig")
+    calm, chaotic = (
+        toy_result(np.arange(16).reshape(4, 4), "grad_cam"),
+        toy_result(np.arange(16).reshape(4, 4), "guided_ig"),
+    )
     chaotic.chaotic = True
     vis.show_result(axes[0], calm, image=np.zeros((4, 4, 3), np.uint8), title="calm")
     vis.show_result(axes[1], chaotic, title="chaotic")

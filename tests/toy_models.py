@@ -14,6 +14,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from history_of_interpretation.methods import SPECS, AttributionResult  # noqa: E402
 from history_of_interpretation.models import ModelBundle, Preprocessing  # noqa: E402
 from history_of_interpretation.models.bundle import groups_by_prefix  # noqa: E402
 from history_of_interpretation.models.labels import imagenet_labels  # noqa: E402
@@ -152,3 +153,18 @@ def colour_bundle(size: int):
 def solid(rgb, seed: int, shape=(80, 100)) -> np.ndarray:
     noise = np.random.default_rng(seed).integers(-12, 13, (*shape, 3))
     return np.clip(np.asarray(rgb) + noise, 0, 255).astype(np.uint8)
+
+
+def toy_result(attribution, method: str = "vanilla_gradient", passes: int = 1, seconds: float = 0.0):
+    """An AttributionResult for a given map, as `method` would report it (class 281, tabby, at 50%)."""
+    return AttributionResult(
+        map=np.asarray(attribution, dtype=np.float32),
+        target=281,
+        label="tabby",
+        probability=0.5,
+        method=method,
+        display=SPECS[method].display,
+        params={},
+        passes=passes,
+        seconds=seconds,
+    )

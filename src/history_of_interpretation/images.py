@@ -12,6 +12,7 @@ import io
 import json
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -67,6 +68,29 @@ def load_image(source: str | Path | np.ndarray, size: int | None = None) -> np.n
             f"use a photo at least {MIN_SIDE} pixels on each side"
         )
     return center_crop_resize(image, size) if size is not None else image
+
+
+def load_folder(folder: str | Path, size: int | None = None) -> dict[str, np.ndarray]:
+    """The photos in a folder by file name (as load_image gives them); other files are skipped with a warning.
+
+    Raises ImageLoadError if the folder does not exist or holds no image.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ImageLoadError(f"{folder} is not a folder of photos")
+    photos, skipped = {}, []
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        try:
+            photos[path.name] = load_image(path, size)
+        except ImageLoadError:
+            skipped.append(path.name)
+    if skipped:
+        warnings.warn(
+            f"skipped {len(skipped)} file(s) in {folder} that are not images: {', '.join(skipped)}", stacklevel=3
+        )
+    if not photos:
+        raise ImageLoadError(f"{folder} holds no images (PNG, JPEG, ...): put photos in it")
+    return photos
 
 
 def center_crop_resize(image: np.ndarray, size: int, aspect: float = 1.0) -> np.ndarray:

@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from toy_models import conv_bundle, random_image
+from toy_models import conv_bundle, random_image, toy_result
 
 from coursetools.fingerprints import fingerprint
 from coursetools.nbval_numbers import DEFAULT_TOLERANCE, cell_tolerance, compare_numbers
-from history_of_interpretation.methods import AttributionResult, attribute
-
-
-def _result(attribution: np.ndarray, method: str = "vanilla_gradient", passes: int = 1) -> AttributionResult:
-    return AttributionResult(
-        map=np.asarray(attribution, dtype=np.float32),
-        target=281,
-        label="tabby",
-        probability=0.5,
-        method=method,
-        display="grayscale",
-        params={},
-        passes=passes,
-        seconds=0.0,
-    )
+from history_of_interpretation.methods import attribute
 
 
 def _peaked_map(peak_row: float, peak_col: float, size: int = 32, seed: int = 0) -> np.ndarray:
@@ -35,9 +21,9 @@ def _peaked_map(peak_row: float, peak_col: float, size: int = 32, seed: int = 0)
 
 def test_a_fingerprint_is_one_line_of_scale_free_numbers():
     attribution = _peaked_map(0.3, 0.6)
-    line = fingerprint(_result(attribution))
+    line = fingerprint(toy_result(attribution))
     assert "\n" not in line and line.startswith("vanilla_gradient: class 281 (tabby), passes 1, ")
-    assert fingerprint(_result(attribution * 1000.0)) == line  # units do not matter, shape does
+    assert fingerprint(toy_result(attribution * 1000.0)) == line  # units do not matter, shape does
     # The centre of mass sits near the bump, above the middle and right of it.
     row, col = (float(value) for value in line.split("centre (")[1].rstrip(")").split(", "))
     assert 0.3 < row < 0.5 and 0.5 < col < 0.62
@@ -45,19 +31,19 @@ def test_a_fingerprint_is_one_line_of_scale_free_numbers():
 
 def test_float_noise_stays_within_the_tolerance_and_a_changed_map_does_not():
     attribution = _peaked_map(0.3, 0.6)
-    line = fingerprint(_result(attribution))
+    line = fingerprint(toy_result(attribution))
     noise = 1 + 1e-6 * np.random.default_rng(1).standard_normal(attribution.shape)
-    assert compare_numbers(line, fingerprint(_result(attribution * noise))) == []
-    assert compare_numbers(line, fingerprint(_result(_peaked_map(0.7, 0.2))))  # the bump moved
-    assert compare_numbers(line, fingerprint(_result(attribution + 1.0)))  # the same bump on a raised floor
-    assert compare_numbers(line, fingerprint(_result(attribution, passes=2)))  # whole numbers exactly
+    assert compare_numbers(line, fingerprint(toy_result(attribution * noise))) == []
+    assert compare_numbers(line, fingerprint(toy_result(_peaked_map(0.7, 0.2))))  # the bump moved
+    assert compare_numbers(line, fingerprint(toy_result(attribution + 1.0)))  # the same bump on a raised floor
+    assert compare_numbers(line, fingerprint(toy_result(attribution, passes=2)))  # whole numbers exactly
 
 
 def test_fingerprint_of_a_two_dimensional_and_of_a_zero_map():
     attribution = _peaked_map(0.1, 0.9)
     # A 2-D map is read like the channel sum of a 3-D one.
-    assert fingerprint(_result(attribution.sum(axis=2))) == fingerprint(_result(attribution))
-    assert fingerprint(_result(np.zeros((8, 8)))).endswith("all zero")
+    assert fingerprint(toy_result(attribution.sum(axis=2))) == fingerprint(toy_result(attribution))
+    assert fingerprint(toy_result(np.zeros((8, 8)))).endswith("all zero")
 
 
 LINE = "chelsea grad_cam: class 285 (Egyptian cat), passes 1, p50/mean 1.002, p99/mean 1.713, centre (0.5, 0.4)"

@@ -7,33 +7,6 @@ import pytest
 
 from history_of_interpretation.evaluation.map_statistics import half_shares, positive_mass_fraction
 from history_of_interpretation.images import Composite
-from history_of_interpretation.methods import AttributionResult
-
-
-def _result(attribution: np.ndarray, method: str = "vanilla_gradient", passes: int = 1) -> AttributionResult:
-    return AttributionResult(
-        map=np.asarray(attribution, dtype=np.float32),
-        target=281,
-        label="tabby",
-        probability=0.5,
-        method=method,
-        display="grayscale",
-        params={},
-        passes=passes,
-        seconds=0.0,
-    )
-
-
-def _peaked_map(peak_row: int, peak_col: int, size: int = 32, seed: int = 0) -> np.ndarray:
-    """Noise plus a bump centred in one cell of the 4x4 grid."""
-    rng = np.random.default_rng(seed)
-    attribution = rng.random((size, size, 3)) * 0.1
-    cell = size // 4
-    rows, cols = np.mgrid[:size, :size]
-    centre = (peak_row * cell + cell / 2, peak_col * cell + cell / 2)
-    attribution += np.exp(-((rows - centre[0]) ** 2 + (cols - centre[1]) ** 2) / (2 * 3.0**2))[..., None]
-    return attribution
-
 
 # --- positive_mass_fraction ------------------------------------------------------
 
@@ -67,28 +40,6 @@ def test_half_shares_split_the_positive_mass_between_the_halves():
 def test_positive_mass_fraction_of_a_map_without_positive_mass_is_an_error(attribution):
     with pytest.raises(ValueError, match="no positive mass"):
         positive_mass_fraction(attribution, np.ones((4, 4), bool))
-
-
-def test_cost_table_per_result_and_averaged_per_method():
-    from dataclasses import replace
-
-    from history_of_interpretation.tables import cost_table
-
-    one = replace(_result(np.ones((4, 4)), "grad_cam", passes=1), seconds=0.5)
-    other = replace(_result(np.ones((4, 4)), "grad_cam", passes=3), seconds=1.5)
-    costly = replace(_result(np.ones((4, 4)), "loo_grid", passes=9), seconds=2.0)
-    assert cost_table([one]).splitlines()[2] == f"| grad_cam | {one.label} | 1 | 0.50 |"
-    assert cost_table([one, other, costly], by_method=True).splitlines()[2:] == [
-        "| grad_cam | 2 | 1.00 |",
-        "| loo_grid | 9 | 2.00 |",
-    ]
-
-
-def test_cost_table_renders_as_markdown_in_jupyter():
-    from history_of_interpretation.tables import cost_table
-
-    table = cost_table([_result(np.ones((4, 4)))])
-    assert table._repr_markdown_() == str(table) and str(table).startswith("| method | class |")
 
 
 def test_similarity_of_a_map_with_itself_with_its_negative_and_with_a_constant_map():

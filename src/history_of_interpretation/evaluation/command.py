@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..files import atomic_output
-from ..images import ImageLoadError, load_image, sample_catalogue
+from ..images import ImageLoadError, load_folder, load_image, sample_catalogue
 from ..methods import METHODS
 from .baselines import BASELINES
 from .driver import Evaluation, Plan, evaluate, plan_units
@@ -49,22 +48,8 @@ def collect_images(images: str, size: int) -> dict[str, np.ndarray]:
         raise ValueError(
             f"give IMAGES=<folder, or comma-separated sample names or paths>; samples: {', '.join(sample_catalogue())}"
         )
-    folder = Path(images)
-    if folder.is_dir():
-        files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-        photos, skipped = {}, []
-        for path in files:
-            try:
-                photos[path.name] = load_image(path, size)
-            except ImageLoadError:
-                skipped.append(path.name)
-        if skipped:
-            warnings.warn(
-                f"skipped {len(skipped)} file(s) in {folder} that are not images: {', '.join(skipped)}", stacklevel=2
-            )
-        if not photos:
-            raise ValueError(f"IMAGES={images} holds no images (PNG, JPEG, ...); put photos in it or name samples")
-        return photos
+    if Path(images).is_dir():
+        return load_folder(images, size)
     names = [name.strip() for name in images.split(",") if name.strip()]
     return {name: load_image(name, size) for name in names}
 

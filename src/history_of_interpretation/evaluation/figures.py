@@ -121,3 +121,59 @@ def ranking_figure(compared: dict, baselines=()):
         colours = {unit: colour for unit, (colour, _) in unit_styles(comparison.units).items()}
         critical_difference_figure(comparison, baselines=baselines, colours=colours, ax=ax)
     return figure
+
+
+def grid_cases_figure(cases, results: dict, methods: list[str]):
+    """One row per grid case: the grid with its target cell outlined, then each method's map of it and its score.
+
+    `results[(case name, method)]` is the method's AttributionResult for the case's target class.
+    """
+    from .localisation import grid_pointing_score
+    from .units import importance
+
+    figure, axes = vis.figure_grid(len(cases), len(methods) + 1, panel_size=2.6)
+    for row, case in enumerate(cases):
+        top, left, height, width = case_box(case)
+        vis.show_image(axes[row, 0], case.image, title=f"explaining: {case.target_label}")
+        for ax in axes[row]:
+            ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), width, height, fill=False, color="white", lw=2))
+        for column, method in enumerate(methods, start=1):
+            result = results[case.name, method]
+            score = grid_pointing_score(importance(result.map, result.display), case.target_mask).value
+            title = f"{method.replace('_', ' ')}: {score:.2f}" if row == 0 else f"{score:.2f}"
+            vis.show_result(axes[row, column], result, image=case.image, title=title, colorbar=False)
+    return figure
+
+
+def case_box(case) -> tuple[int, int, int, int]:
+    """The target cell's (top, left, height, width) in pixels."""
+    rows, cols = np.nonzero(case.target_mask)
+    return int(rows.min()), int(cols.min()), int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
+
+
+def pointing_game_figure(rows, comparison, chance: float, baselines=()):
+    """Each unit's pointing-game scores over the cases (dots, mean as a bar) beside chance; then the critical
+    difference diagram of the same comparison."""
+    figure, (scores_ax, ranks_ax) = plt.subplots(
+        1, 2, figsize=(18, 0.32 * len(comparison.units) + 2), layout="constrained", width_ratios=[1, 1.3]
+    )
+    styles = unit_styles(comparison.units)
+    by_unit: dict[str, list[float]] = {}
+    for row in rows:
+        if row["metric"] == comparison.metric:
+            by_unit.setdefault(row["method"], []).append(row["value"])
+    rng = np.random.default_rng(0)  # the dots' vertical jitter only
+    for position, unit in enumerate(comparison.units):
+        values = np.asarray(by_unit[unit], dtype=float)
+        colour = "0.6" if unit in set(baselines) else styles[unit][0]
+        scores_ax.scatter(values, position + rng.uniform(-0.25, 0.25, values.size), s=3, color=colour, alpha=0.35)
+        scores_ax.plot([np.nanmean(values)] * 2, [position - 0.4, position + 0.4], color="black", lw=2)
+    scores_ax.axvline(chance, color="gray", ls="--", lw=1)
+    scores_ax.text(chance, -1, f"chance {chance:.2f}", ha="center", fontsize=8, color="gray")
+    scores_ax.set_yticks(range(len(comparison.units)), comparison.units, fontsize=7)
+    scores_ax.invert_yaxis()
+    scores_ax.set_xlabel("share of positive attribution in the target cell")
+    scores_ax.set_title(f"grid pointing game: {len(comparison.cases)} cases (bar: the mean)", fontsize=9)
+    colours = {unit: colour for unit, (colour, _) in styles.items()}
+    critical_difference_figure(comparison, baselines=baselines, colours=colours, ax=ranks_ax)
+    return figure

@@ -43,7 +43,6 @@ Grad-CAM layer to the whole input, which such a model would mislocate.
 from __future__ import annotations
 
 import json
-import warnings
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,7 +52,7 @@ import numpy as np
 from scipy.sparse.csgraph import connected_components
 from skimage.data import stereo_motorcycle
 
-from ..images import DATA_DIR, ImageLoadError, center_crop_resize, load_catalogued, load_image
+from ..images import DATA_DIR, center_crop_resize, load_catalogued, load_folder
 from ..methods.model_calls import ModelCalls
 from ..models import softmax
 
@@ -274,22 +273,7 @@ def catalogue_photos(path: str | Path = VERDICT_PHOTOS) -> list[Photo]:
 
 def photos_from_folder(path: str | Path) -> list[Photo]:
     """The photos in a folder, each named by its file's name; other files are skipped with a warning."""
-    folder = Path(path)
-    if not folder.is_dir():
-        raise ValueError(f"{folder} is not a folder; give IMAGES=<a folder of photos of at least {CELLS} classes>")
-    photos, skipped = [], []
-    for file in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
-        try:
-            photos.append(Photo(file.name, load_image(file), (), str(file)))
-        except ImageLoadError:
-            skipped.append(file.name)
-    if skipped:
-        warnings.warn(
-            f"skipped {len(skipped)} file(s) in {folder} that are not images: {', '.join(skipped)}", stacklevel=2
-        )
-    if not photos:
-        raise ValueError(f"{folder} holds no images (PNG, JPEG, ...); put photos of at least {CELLS} classes in it")
-    return photos
+    return [Photo(name, image, (), str(Path(path) / name)) for name, image in load_folder(path).items()]
 
 
 def cell_boxes(size: int) -> tuple[tuple[int, int, int, int], ...]:

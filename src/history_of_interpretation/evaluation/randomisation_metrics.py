@@ -45,6 +45,7 @@ SIMILARITIES = {
 }
 FRESH_SEEDS = 1000  # each map's seed: the unit's own plus an offset that no other map of the subject uses
 ADEBAYO = dict(authors="Adebayo et al.", year=2018, paper="Sanity Checks for Saliency Maps")
+RERUNS = dict(direction="higher", family="randomisation", needs=("model", "method"))  # scores of change
 
 
 def _reruns(unit) -> bool:
@@ -122,14 +123,7 @@ def _change(subject, key: str) -> dict[str, float]:
     return {subject.unit.name: seed_ceilings(subject)[key] - float(np.mean(similarities))}
 
 
-@metric(
-    title="model randomisation, Spearman |map| (change beyond the seed's)",
-    direction="higher",
-    family="randomisation",
-    needs=("model", "method"),
-    applies=_reruns,
-    **ADEBAYO,
-)
+@metric(title="model randomisation, Spearman |map| (change beyond the seed's)", applies=_reruns, **RERUNS, **ADEBAYO)
 def model_randomisation(subject) -> dict[str, float]:
     """The seed ceiling minus the mean Spearman correlation of |map| with the trained map over the cascade."""
     return _change(subject, "spearman")
@@ -137,11 +131,9 @@ def model_randomisation(subject) -> dict[str, float]:
 
 @metric(
     title="model randomisation, SSIM |map| (change beyond the seed's)",
-    direction="higher",
-    family="randomisation",
-    needs=("model", "method"),
     applies=_reruns,
     variant_of="model_randomisation",
+    **RERUNS,
     **ADEBAYO,
 )
 def model_randomisation_ssim(subject) -> dict[str, float]:
@@ -151,11 +143,9 @@ def model_randomisation_ssim(subject) -> dict[str, float]:
 
 @metric(
     title="model randomisation, Spearman of the signed map (change beyond the seed's)",
-    direction="higher",
-    family="randomisation",
-    needs=("model", "method"),
     applies=_signed,
     variant_of="model_randomisation",
+    **RERUNS,
     **ADEBAYO,
 )
 def model_randomisation_signed(subject) -> dict[str, float]:
@@ -165,10 +155,8 @@ def model_randomisation_signed(subject) -> dict[str, float]:
 
 @metric(
     title="random-logit test, Spearman |map| (change beyond the seed's)",
-    direction="higher",
-    family="randomisation",
-    needs=("model", "method"),
     applies=lambda unit: unit.is_method,
+    **RERUNS,
     authors="Sixt et al.",
     year=2020,
     paper="When Explanations Lie: Why Many Modified BP Attributions Fail",

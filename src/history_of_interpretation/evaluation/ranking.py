@@ -71,3 +71,11 @@ def overview_table(
             cells += [f"{passes:.0f}" if np.isfinite(passes) else "", f"{seconds:.2f}" if np.isfinite(seconds) else ""]
         lines.append("| " + " | ".join(cells) + " |")
     return MarkdownTable("\n".join(lines))
+
+
+def costs_per_unit(cost_rows) -> dict[str, tuple[float, float]]:
+    """Per unit: the mean passes and seconds per photo of its method, from cost rows (result_log.read)."""
+    by_unit: dict[str, list[tuple[float, float]]] = {}
+    for row in cost_rows:
+        by_unit.setdefault(row["unit"], []).append((float(row["passes"]), float(row["seconds"])))
+    return {unit: tuple(np.mean(costs, axis=0).tolist()) for unit, costs in by_unit.items()}
