@@ -82,9 +82,10 @@ endif
 test: $(READY) ## run the unit tests, every notebook under nbval, and the browser tests of the report and the app
 	$(BIN)/python -m pytest
 
-lint: $(READY) ## check the house rules: ruff's lint rules and formatting (pyproject.toml)
+lint: $(READY) ## check the house rules: ruff's lint rules and formatting, mypy's types (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Colab runs Python 3.13 with TensorFlow 2.20 (colab-runtime.txt); on Linux its CPU-only
 # wheel, tensorflow-cpu 2.20.0, stands in for the GPU build. The set-up is the notebooks'

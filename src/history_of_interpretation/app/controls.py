@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from ..methods import METHODS, SPECS
 from ..methods.spec import MethodSpec
@@ -23,7 +24,7 @@ class Control:
     method: str
     parameter: str
     kind: str  # "integer", "number", "choice" or "flag" (rules.KINDS but "given")
-    default: object
+    default: Any  # bool, int, float, str or None, as in the method's signature
     description: str  # the rule's words, shown as the field's help
     choices: tuple = ()  # for "choice"
     minimum: float | None = None

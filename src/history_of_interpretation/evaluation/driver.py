@@ -229,7 +229,7 @@ def evaluate(
         for measurement, record in engine.run(bundle, photos, todo, plan, keep_details, cache is not None):
             if log is not None and log.done(measurement.image, measurement.unit.name):
                 continue  # a unit is written once, whatever an engine delivers
-            if record is not None:
+            if record is not None and cache is not None:
                 cache.save(record)  # before the log commits the unit, so a committed unit has its map
             if log is not None:
                 log.append(measurement)
