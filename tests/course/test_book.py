@@ -97,7 +97,11 @@ def test_readers_never_see_the_plumbing_yet_every_other_cell_stays(name):
         source = "".join(before["source"])
         if before["cell_type"] != "code":
             continue
-        machine_only = source == colab_setup_cell() or CHECKED_OUTPUT_MARKER in source
+        machine_only = (
+            source == colab_setup_cell()
+            or CHECKED_OUTPUT_MARKER in source
+            or source.lstrip().startswith(PROSE_CHECK_MARKER)
+        )
         assert ("remove-cell" in tags(after)) == machine_only
         if "parameters" in tags(before):
             assert "hide-input" in tags(after)
