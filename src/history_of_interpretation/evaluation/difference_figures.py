@@ -24,6 +24,9 @@ def unit_colours(units, baselines=(), colours=None) -> dict[str, str]:
     return {u: BASELINE_COLOUR if u in set(baselines) else colours.get(u, UNIT_COLOUR) for u in units}
 
 
+LABEL_ROOM = 0.4  # the axes' width beyond each end of the rank axis, as a share of its length
+
+
 def _axes(ax, width: float, height: float):
     if ax is not None:
         return ax
@@ -49,6 +52,11 @@ def critical_difference_figure(comparison: Comparison, baselines=(), colours=Non
         color_palette=unit_colours(c.units, baselines, colours),
     )
     ax.tick_params(labelsize=8)
+    # scikit-posthocs writes the unit names just beyond the rank axis' ends, outside the axes, where the
+    # figure's edge cuts them: widen the axes around the ranks to hold them.
+    low, high = ax.get_xlim()
+    ax.set_xlim(low - LABEL_ROOM * (high - low), high + LABEL_ROOM * (high - low))
+    ax.set_xticks([tick for tick in ax.get_xticks() if low <= tick <= high])  # ranks only where ranks are
     # The CD bar above the rank labels (scikit-posthocs draws it on them), from the best average rank.
     start = min(c.average_ranks.values())
     ax.plot([start, start + c.critical_difference], [1.6, 1.6], color=UNIT_COLOUR, linewidth=2)

@@ -94,11 +94,13 @@ def removal_figure(petsiuk: dict, road: dict, removal_effect: dict):
         ax.set_xlabel(f"share of pixels {verb}")
         ax.set_title(title, fontsize=9)
     axes[0].set_ylabel("probability of the class")
-    names, fills = list(removal_effect), ["mean colour", "black", "blurred photo"]
-    positions = np.arange(len(names))
-    for offset, fill, hatch in zip((-0.27, 0, 0.27), fills, cycle(("", "//", ".."))):
+    names = list(removal_effect)
+    fills = list(removal_effect[names[0]])  # what removed pixels become, e.g. "mean colour", "black"
+    positions, height = np.arange(len(names)), 0.8 / len(fills)
+    for index, (fill, hatch) in enumerate(zip(fills, cycle(("", "//", "..")))):
+        offset = (index - (len(fills) - 1) / 2) * height
         axes[4].barh(
-            positions + offset, [removal_effect[n][fill] for n in names], 0.27, label=f"to {fill}", hatch=hatch
+            positions + offset, [removal_effect[n][fill] for n in names], height, label=f"to {fill}", hatch=hatch
         )
     axes[4].set_yticks(positions, names, fontsize=7)
     axes[4].invert_yaxis()
