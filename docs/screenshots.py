@@ -23,7 +23,7 @@ SHOTS = [
     ("book_chapters.png", "index.html", "#the-chapters"),
     ("book_chapter_06.png", "chapters/06_integrated_gradients.html", None),
     ("book_chapter_06_figure.png", "chapters/06_integrated_gradients.html", "#figure-06-1"),
-    ("book_chapter_12.png", "chapters/12_can_we_trust_them.html", "#the-ranking"),
+    ("book_chapter_12.png", "chapters/12_can_we_trust_them.html", "#what-three-photos-can-say"),
 ]
 _TYPESET = """
 const done = arguments[arguments.length - 1];
