@@ -45,6 +45,15 @@ def test_no_control_characters_in_the_prose(chapter):
             assert not found, f"{chapter.path.name}, cell {index}: control character {found.group()!r}"
 
 
+@pytest.mark.parametrize("chapter", load_chapters(), ids=lambda chapter: chapter.notebook)
+def test_each_chapter_declares_its_parameters_in_one_tagged_cell_that_sets_the_model(chapter):
+    """papermill injects a run's settings after the cell tagged `parameters`; the book folds that cell away."""
+    cells = json.loads(chapter.path.read_text(encoding="utf-8"))["cells"]
+    tagged = [cell for cell in cells if "parameters" in cell["metadata"].get("tags", [])]
+    assert len(tagged) == 1, f"{chapter.notebook}: {len(tagged)} cells tagged parameters, not one"
+    assert re.search(r"^MODEL = ", "".join(tagged[0]["source"]), re.MULTILINE), chapter.notebook
+
+
 def test_no_code_cell_longer_than_five_lines_is_repeated_across_chapters():
     """Shared code lives in the package: a cell of more than five lines of code appears in one chapter only."""
     seen: dict[str, str] = {}

@@ -48,6 +48,8 @@ PLUMBING = [
     "fingerprint(",
     "p50/mean",
 ]
+# Where a reference may point: a DOI, arXiv, the article, or JMLR's own page (JMLR assigns no DOIs).
+PERMANENT_LINKS = ("https://doi.org/", "https://arxiv.org/abs/", ARTICLE, "https://jmlr.org/papers/")
 # Resolves when MathJax has typeset the page (at once on a page without math).
 _TYPESET = """
 const done = arguments[arguments.length - 1];
@@ -172,10 +174,10 @@ def test_a_wide_figure_spans_the_page_and_opens_at_full_size(browser, report):
 
 def test_chapter_twelves_long_table_scrolls_in_its_own_frame_with_its_header_in_view(browser, report):
     open_chapter(browser, report, "12_can_we_trust_them")
-    table = next(t for t in browser.find_elements(By.CSS_SELECTOR, ".cell_output table") if "deletion_auc" in t.text)
+    table = next(t for t in browser.find_elements(By.CSS_SELECTOR, ".cell_output table") if "road_srg" in t.text)
     frame = table.find_element(By.XPATH, "..")
     rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
-    assert len(rows) > 30
+    assert len(rows) > 20  # every method and baseline, one row each
     heights = [row.size["height"] for row in rows]
     assert max(heights) < 1.5 * min(heights)  # one line per row
     assert frame.size["height"] < browser.get_window_size()["height"]
@@ -272,7 +274,7 @@ def test_the_references_give_each_chapters_papers_with_a_doi_or_arxiv_link(brows
     assert len(entries) == len({key for note in NOTES.values() for key in note.references})
     for entry in entries:
         links = [a.get_attribute("href") for a in entry.find_elements(By.CSS_SELECTOR, "a.reference.external")]
-        assert any(link.startswith(("https://doi.org/", "https://arxiv.org/abs/", ARTICLE)) for link in links)
+        assert any(link.startswith(PERMANENT_LINKS) for link in links), entry.text
 
 
 # The checks themselves must be able to fail: each on a page with exactly that defect.
