@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 
@@ -12,23 +14,47 @@ class MarkdownTable(str):
         return str(self)
 
 
+def markdown_table(header: list[str], align: str, rows: list[list[str]]) -> MarkdownTable:
+    """A markdown table: `align` has one letter per column, l (left) or r (right)."""
+    rule = "|" + "|".join("---:" if side == "r" else "---" for side in align) + "|"
+    # A | inside a cell would end it: Markdown's escape keeps it text.
+    lines = ["| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |" for line in [header, *rows]]
+    return MarkdownTable("\n".join([lines[0], rule, *lines[1:]]))
+
+
 def cost_table(results, by_method: bool = False) -> MarkdownTable:
     """A markdown table of what each result cost: passes through the network and seconds.
 
+    `results` is a list of results, or a mapping from the name of the image
+    each group explains (a photo, a composite) to its results; then a first
+    column says which image each row is about.
     With `by_method`, one row per method: its passes and seconds averaged over
-    its results (say, one per photo).
+    its results (say, one per photo), and with a mapping, over how many images.
     """
-    results = list(results)
+    named = isinstance(results, Mapping)
+    groups = results.items() if named else [("", results)]
+    rows = [(image, result) for image, group in groups for result in group]
     if not by_method:
-        lines = ["| method | class | passes | seconds |", "|---|---|---:|---:|"]
-        lines += [f"| {r.method} | {r.label} | {r.passes} | {r.seconds:.2f} |" for r in results]
-        return MarkdownTable("\n".join(lines))
+        image = ["image"] if named else []
+        return markdown_table(
+            [*image, "method", "class", "passes", "seconds"],
+            "l" * len(image) + "llrr",
+            [[*([name] if named else []), r.method, r.label, str(r.passes), f"{r.seconds:.2f}"] for name, r in rows],
+        )
     runs: dict[str, list] = {}
-    for result in results:
-        runs.setdefault(result.method, []).append(result)
-    lines = ["| method | passes (mean) | seconds (mean) |", "|---|---:|---:|"]
-    lines += [
-        f"| {method} | {np.mean([r.passes for r in group]):g} | {np.mean([r.seconds for r in group]):.2f} |"
-        for method, group in runs.items()
-    ]
-    return MarkdownTable("\n".join(lines))
+    for name, result in rows:
+        runs.setdefault(result.method, []).append((name, result))
+    images = ["images"] if named else []
+    return markdown_table(
+        ["method", *images, "passes (mean)", "seconds (mean)"],
+        "l" + "r" * len(images) + "rr",
+        [
+            [
+                method,
+                *([str(len({name for name, _ in group}))] if named else []),
+                f"{np.mean([r.passes for _, r in group]):g}",
+                f"{np.mean([r.seconds for _, r in group]):.2f}",
+            ]
+            for method, group in runs.items()
+        ],
+    )

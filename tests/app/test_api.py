@@ -48,7 +48,7 @@ def test_a_class_by_index_or_by_name_in_any_case(client):
 
 def test_an_empty_optional_setting_and_downloads(client):
     html, table, files, status = client.predict(methods=["score_cam"], score_cam_top_k=2, api_name="/explain")
-    assert "| score_cam | Egyptian cat | 4 |" in table and status.startswith("done: 1 map in")
+    assert "| chelsea | score_cam | Egyptian cat | 4 |" in table and status.startswith("done: 1 map in")
     assert sorted(path.rsplit("/", 1)[1] for path in files) == ["chelsea_score_cam.png", "chelsea_score_cam_map.npy"]
     assert html.count("<figure>") == 2 and 'alt="Score-CAM: Egyptian cat' in html  # the photo, then the map
     _, table, _, _ = client.predict(methods=["grad_cam"], score_cam_top_k="", api_name="/explain")  # not chosen

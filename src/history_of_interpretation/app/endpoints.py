@@ -126,11 +126,12 @@ def explain(controls: list[Control], names: list[str], budget: int, app_files: w
         def updates(pictures: list | None, finished: bool) -> tuple:
             if finished:
                 pictures = pictures or []
-                files = app_files.save(pictures, work.file_stem(values["sample"], values["upload"]))
+                name = work.file_stem(values["sample"], values["upload"])
+                files = app_files.save(pictures, name)
                 done = [result for picture in pictures for result in picture.results]
                 passes = counted(sum(result.passes for result in done), "pass")
                 status = f"done: {counted(len(done), 'map')} in {elapsed(started)}, {passes}"
-                return results.grid([photo, *pictures]), cost_table(done), [str(path) for path in files], status
+                return results.grid([photo, *pictures]), cost_table({name: done}), [str(path) for path in files], status
             status = (
                 f"running {job.status}, {elapsed(started)}: {len(job.steps)} of {counted(len(methods), 'map')} done"
             )
