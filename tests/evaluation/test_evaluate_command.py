@@ -174,3 +174,26 @@ def test_default_depths_run_from_the_logits_to_the_stem(lite0):
     depths = lite0.depths(5)
     assert depths[0] == "logits" and depths[-1] == "stem" and len(depths) == 5
     assert np.all(np.diff([names.index(d) for d in depths]) > 0)
+
+
+def interrupted() -> str:
+    raise KeyboardInterrupt
+
+
+def refused() -> str:
+    raise ValueError("IMAGES names no photo")
+
+
+@pytest.mark.parametrize(
+    "work, status, says",
+    [
+        (lambda: "out/evaluation.csv", 0, "wrote out/evaluation.csv"),
+        (refused, 2, "error: IMAGES names no photo"),
+        (interrupted, 130, "interrupted: every finished (photo, unit) is saved; rerun the same command to resume"),
+    ],
+)
+def test_make_evaluate_and_make_verdict_end_the_same_way(work, status, says, capsys):
+    """Both commands run their work through run_resumable: what they say and their exit status."""
+    assert evaluate_photos.run_resumable(work) == status
+    printed = capsys.readouterr()
+    assert says in printed.out + printed.err

@@ -124,9 +124,10 @@ def main(argv=None) -> int:
         "--engine", default="serial", help="serial (this process) or ray (every core, or the cluster at RAY_ADDRESS)"
     )
     args = parser.parse_args(argv)
-    from ..models import load_model
 
-    try:
+    def work() -> str:
+        from ..models import load_model
+
         methods = [m.strip() for m in args.methods.split(",") if m.strip()] or list(METHODS)
         metrics = check_metrics([m.strip() for m in args.metrics.split(",") if m.strip()] or METRICS)
         units = plan_units(methods)
@@ -137,11 +138,24 @@ def main(argv=None) -> int:
         plan = Plan(tuple(metrics), tuple(bundle.depths(DEFAULT_DEPTH_COUNT)), seed=args.seed)
         evaluation = evaluate(bundle, photos, units, plan, out=out, engine=engine)
         write_report(out, evaluation, args.seed)
+        return f"{out / 'evaluation.csv'}, {out / 'evaluation.md'} and {out / 'ranking.png'}"
+
+    return run_resumable(work)
+
+
+def run_resumable(work) -> int:
+    """Run a resumable command's `work` (it returns what it wrote) and give its exit status.
+
+    0 when done; 2 on bad input, with `error: ...`; 130 on Ctrl-C, saying that
+    what finished is saved and the same command resumes (the log keeps whole units).
+    """
+    try:
+        wrote = work()
     except (ValueError, ImageLoadError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted: every finished (photo, unit) is saved; rerun the same command to resume", file=sys.stderr)
         return 130
-    print(f"wrote {out / 'evaluation.csv'}, {out / 'evaluation.md'} and {out / 'ranking.png'}")
+    print(f"wrote {wrote}")
     return 0

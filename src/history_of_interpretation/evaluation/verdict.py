@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..images import ImageLoadError, load_image, sample_catalogue
+from ..images import load_image, sample_catalogue
 from ..methods import METHODS
+from .command import run_resumable
 from .driver import Plan, evaluate, plan_units
 from .grid_cases import build_cases, catalogue_photos, photos_from_folder
 
@@ -128,29 +129,19 @@ def main(argv=None) -> int:
     parser.add_argument("--engine", default="serial", help="serial, or ray (a local Ray, or RAY_ADDRESS's)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    from ..models import load_model
-    from .engines import make_engine
 
-    try:
+    def work() -> str:
+        from ..models import load_model
+        from .engines import make_engine
+
         if args.cases < 1:
             raise ValueError(f"CASES must be a whole number of at least 1, not {args.cases}")
         bundle = load_model("efficientnet_lite0")
-        run_verdict(
-            bundle,
-            Path(args.out),
-            args.cases,
-            args.images or None,
-            args.seed,
-            engine=make_engine(args.engine, bundle.name),
-        )
-    except (ValueError, ImageLoadError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted: every finished unit is saved; rerun the same command to resume", file=sys.stderr)
-        return 130
-    print(f"wrote {Path(args.out) / GRID} and {Path(args.out) / PHOTOS}")
-    return 0
+        engine = make_engine(args.engine, bundle.name)
+        run_verdict(bundle, Path(args.out), args.cases, args.images or None, args.seed, engine=engine)
+        return f"{Path(args.out) / GRID} and {Path(args.out) / PHOTOS}"
+
+    return run_resumable(work)
 
 
 if __name__ == "__main__":
