@@ -32,6 +32,11 @@ PROXIES = {
 }
 
 
+def already_under(proxy: str) -> bool:
+    """Whether this process already runs under `proxy`: then it gives no other summation order here."""
+    return all(os.environ.get(name) == value for name, value in PROXIES[proxy].items())
+
+
 def map_under(proxy: str, method: str, model: str, photo: str, target: int | None = None, **settings) -> np.ndarray:
     """The method's map of `photo` (a sample name or path) by `model`, computed in a new process under `proxy`."""
     return maps_under(proxy, model, photo, [(method, target, settings)])[0]
