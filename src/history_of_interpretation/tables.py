@@ -34,24 +34,23 @@ def cost_table(results, by_method: bool = False) -> MarkdownTable:
     named = isinstance(results, Mapping)
     groups = results.items() if named else [("", results)]
     rows = [(image, result) for image, group in groups for result in group]
+    first = (lambda cell: [cell]) if named else (lambda cell: [])  # the image column, when there is one
     if not by_method:
-        image = ["image"] if named else []
         return markdown_table(
-            [*image, "method", "class", "passes", "seconds"],
-            "l" * len(image) + "llrr",
-            [[*([name] if named else []), r.method, r.label, str(r.passes), f"{r.seconds:.2f}"] for name, r in rows],
+            [*first("image"), "method", "class", "passes", "seconds"],
+            "l" * named + "llrr",
+            [[*first(name), r.method, r.label, str(r.passes), f"{r.seconds:.2f}"] for name, r in rows],
         )
     runs: dict[str, list] = {}
     for name, result in rows:
         runs.setdefault(result.method, []).append((name, result))
-    images = ["images"] if named else []
     return markdown_table(
-        ["method", *images, "passes (mean)", "seconds (mean)"],
-        "l" + "r" * len(images) + "rr",
+        ["method", *first("images"), "passes (mean)", "seconds (mean)"],
+        "l" + "r" * named + "rr",
         [
             [
                 method,
-                *([str(len({name for name, _ in group}))] if named else []),
+                *first(str(len({name for name, _ in group}))),
                 f"{np.mean([r.passes for _, r in group]):g}",
                 f"{np.mean([r.seconds for _, r in group]):.2f}",
             ]
