@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.stats import rankdata
 from toy_models import conv_bundle, random_image
 
 from history_of_interpretation.methods import attribute
-from history_of_interpretation.methods.ordering import descending, largest
+from history_of_interpretation.methods.model_calls import ModelCalls
+from history_of_interpretation.methods.ordering import beyond_noise, descending, largest, snap_ties
 from history_of_interpretation.methods.xrai import ranked_regions
 
 
@@ -69,3 +71,34 @@ def test_score_cam_on_a_model_whose_channels_saturate_is_the_same_under_noise():
     first = attribute("score_cam", toy, image, target=2, top_k=3)
     again = attribute("score_cam", toy, image, target=2, top_k=3)
     np.testing.assert_array_equal(first.extras["channels"], again.extras["channels"])
+
+
+def test_near_ties_snap_to_one_value_and_real_gaps_stay():
+    values = np.array([0.5, 1.0, 0.5 + 1e-9, 0.2, 1.0 - 1e-9, np.nan])
+    np.testing.assert_array_equal(snap_ties(values), [0.5 + 1e-9, 1.0, 0.5 + 1e-9, 0.2, 1.0, np.nan])
+    finite = values[:-1]
+    for seed in range(5):  # the ranks a test of difference sees do not move with the noise
+        np.testing.assert_array_equal(rankdata(snap_ties(noisy(finite, seed))), rankdata(snap_ties(finite)))
+    # Without snapping they would: the near-ties split each seed its own way.
+    assert any(not np.array_equal(rankdata(noisy(finite, seed)), rankdata(finite)) for seed in range(5))
+
+
+def test_differences_within_float_noise_of_their_quantities_count_as_zero():
+    # A randomised model's class probability (1e-9) "raised" by float residue, and a trained model's real increase.
+    differences, magnitudes = np.array([6e-15, -4e-15, 0.03]), np.array([4.3e-9, 4.3e-9, 0.4])
+    np.testing.assert_array_equal(beyond_noise(differences, magnitudes), [0.0, 0.0, 0.03])
+
+
+def test_score_cam_of_a_model_blind_to_the_photo_is_all_zero_whatever_the_residue(monkeypatch):
+    # The randomised model's case: the class's probability is 1e-9 with or without a mask, up to float residue.
+    toy = conv_bundle(size=16, classes=10, filters=8, seed=4)
+    image = random_image(16, seed=1)
+    for seed in range(3):
+        draws = np.random.default_rng(seed)
+
+        def residue_only(self, images, target, draws=draws):
+            return noisy(np.full(len(images), 1e-9), draws.integers(99))
+
+        monkeypatch.setattr(ModelCalls, "probabilities", residue_only)
+        result = attribute("score_cam", toy, image, target=2, top_k=3)
+        assert not result.extras["weights"].any() and not result.map.any()

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models import softmax
 from .grad_cam import layer_map_to_image, upsample
-from .ordering import descending
+from .ordering import beyond_noise, descending
 from .rules import count, optional
 from .spec import method
 
@@ -104,7 +103,10 @@ def score_cam(context, top_k: int | None = None):
     within [-1, 1], 1280 weights nearly equal. Map = relu(sum_k w_k A_k).
     `top_k` keeps only the k channels of highest mean activation (None: all),
     ties (channels saturated alike on a randomised model) by channel index,
-    whatever float noise says (`ordering.py`).
+    whatever float noise says (`ordering.py`). An increase within float
+    noise of the probabilities (1e-5 of them, `ordering.beyond_noise`) weighs
+    0: on a randomised model every increase is such residue, and the map is
+    all zero (a degenerate map) rather than a CPU's rounding pattern.
     One layer pass, then one forward pass per kept channel and one for the
     baseline, in batches.
     """
@@ -118,17 +120,20 @@ def score_cam(context, top_k: int | None = None):
     # Busiest first (top_k None: all); saturated channels tie exactly, and float noise must not reorder them.
     kept = descending(values.mean(axis=(0, 1)))[:top_k]
     size = context.x.shape[:2]
-    baseline = softmax(context.calls.logits(np.zeros_like(context.x)[None]))[0, context.target]
+    baseline = context.calls.probabilities(np.zeros_like(context.x)[None], context.target)[0]
     channel_maps = np.moveaxis(values, -1, 0)  # (channels, h, w)
-    increases = []
+    scores = []
     for start in range(0, len(kept), context.calls.batch_size):
         masks = upsample(channel_maps[kept[start : start + context.calls.batch_size]], size)
         low, high = masks.min(axis=(1, 2), keepdims=True), masks.max(axis=(1, 2), keepdims=True)
         # A flat channel gives a zero mask (the baseline itself): weight 0, not a division by zero.
         masks = np.divide(masks - low, high - low, out=np.zeros_like(masks), where=high > low)
         masked = context.x[None] * masks[..., None]
-        increases.append(context.calls.probabilities(masked, context.target) - baseline)
-    weights = np.concatenate(increases)
+        scores.append(context.calls.probabilities(masked, context.target))
+    probabilities = np.concatenate(scores)
+    # On a randomised model the class's probability is ~1e-9 with or without any mask; its "increases" of
+    # 1e-15 are float residue whose sign another CPU flips (and the map with it): they weigh 0.
+    weights = beyond_noise(probabilities - baseline, np.maximum(probabilities, baseline))
     cam = np.einsum("hwc,c->hw", values[..., kept].astype(np.float64), weights)
     return layer_map_to_image(cam, size), {
         "channels": kept,

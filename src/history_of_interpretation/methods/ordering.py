@@ -32,15 +32,43 @@ def descending(values: np.ndarray, tolerance: float = TOLERANCE, scale: float | 
     rounding to a grid, so no grid line can split two equal values that float
     noise moved apart.
     """
+    order, ties = _tie_groups(values, tolerance, scale)
+    return order[np.lexsort((order, ties))]
+
+
+def snap_ties(values: np.ndarray, tolerance: float = TOLERANCE, scale: float | None = None) -> np.ndarray:
+    """The values with each tie (as `descending` finds them) set to its largest member, so that a ranking
+    of the result (scipy's `rankdata`, Friedman's test) sees exact ties where float noise split them."""
+    values = np.asarray(values, dtype=np.float64)
+    order, ties = _tie_groups(values, tolerance, scale)
+    firsts = np.flatnonzero(np.r_[True, np.diff(ties) > 0])  # each tie's largest value, in sorted order
+    snapped = np.empty_like(values)
+    snapped[order] = values[order][firsts[ties]]
+    return snapped
+
+
+def beyond_noise(differences: np.ndarray, magnitudes: np.ndarray, tolerance: float = TOLERANCE) -> np.ndarray:
+    """The differences, 0 where smaller than `tolerance` x the magnitude of the quantities they are of.
+
+    A difference of two float32 results within their rounding noise is no
+    evidence, and its sign is another CPU's coin toss: Score-CAM's increase of
+    a probability of 1e-9 (a randomised model's) by 1e-15.
+    """
+    differences = np.asarray(differences, dtype=np.float64)
+    return np.where(np.abs(differences) > tolerance * np.abs(magnitudes), differences, 0.0)
+
+
+def _tie_groups(values, tolerance, scale) -> tuple[np.ndarray, np.ndarray]:
+    """(indices from the largest value down, the tie group of each in that order: 0, 0, 1, 2, 2, ...)."""
     values = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(values)
     if scale is None:
         scale = np.abs(values[finite]).max() if finite.any() else 0.0
-    order = np.argsort(-values, kind="stable")
-    with np.errstate(invalid="ignore"):  # -inf next to -inf: no gap, one tie
-        gaps = -np.diff(values[order])
-    ties = np.concatenate([[0], np.cumsum(gaps > tolerance * scale)])  # a new tie group after each real gap
-    return order[np.lexsort((order, ties))]
+    order = np.argsort(-values, kind="stable")  # NaN last
+    ordered = values[order]
+    with np.errstate(invalid="ignore"):  # equal infinities tie; NaN ties nothing
+        tied = (ordered[1:] == ordered[:-1]) | (ordered[:-1] - ordered[1:] <= tolerance * scale)
+    return order, np.concatenate([[0], np.cumsum(~tied)])  # a new group after each real gap
 
 
 def largest(values: np.ndarray, tolerance: float = TOLERANCE, scale: float | None = None) -> int:
