@@ -55,6 +55,20 @@ def test_identical_units_are_tied_in_one_group():
     assert all(d.p_holm == 1.0 and not d.worse for d in comparison.differences.values())
 
 
+def test_float_noise_cannot_reorder_units_whose_values_tie():
+    # Two units equal on every case, as two maps a metric cannot tell apart; another CPU adds 1e-6 relative noise.
+    values, units = one_clearly_best(cases=12)
+    values[:, 2] = values[:, 1]
+    noise = 1 + 1e-6 * np.random.default_rng(5).standard_normal(values.shape)
+    exact, noisy = (
+        statistics.compare(long_rows(v, units), "score", higher_is_better=True, resamples=RESAMPLES)
+        for v in (values, values * noise)
+    )
+    assert exact.average_ranks == noisy.average_ranks and exact.groups == noisy.groups
+    assert exact.average_ranks["b"] == exact.average_ranks["c"]
+    assert exact.friedman_p == pytest.approx(noisy.friedman_p, rel=1e-12)
+
+
 def test_the_critical_difference_follows_demsar_table():
     # Demšar (2006), Table 5a: q_0.05 = 2.569 for k = 4 and 3.164 for k = 10; CD = q sqrt(k (k + 1) / (6 N)).
     assert statistics.critical_difference(4, 30) == pytest.approx(2.569 * np.sqrt(4 * 5 / (6 * 30)), rel=2e-4)

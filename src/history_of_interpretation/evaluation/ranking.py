@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tables import MarkdownTable
+from ..tables import MarkdownTable, markdown_table
 from .metrics import METRIC_SPECS
-from .statistics import Comparison, compare, paired_matrix
+from .statistics import Comparison, compare, cost_cells, paired_matrix
+
+TRUSTED_ORDER = "road_srg"  # the default order of the overview table
 
 
 def comparisons(rows, metrics=None, **settings) -> dict[str, Comparison]:
@@ -41,13 +43,15 @@ def overview_table(
 ) -> MarkdownTable:
     """One row per unit: per metric its mean, average rank and Nemenyi group; then its cost per photo.
 
-    Rows follow the average rank on `sort_by` (default: the first metric);
-    units it does not score come last. An arrow says which way is better.
+    Rows follow the average rank on `sort_by` (default: ROAD's relevance gain
+    where ranked, the removal score a map's shape alone cannot win; else the
+    first metric); units it does not score come last. An arrow says which way
+    is better.
     """
     if not compared:
         raise ValueError("no ranked metric to show: the rows hold none")
     metrics = list(compared)
-    sort_by = sort_by or metrics[0]
+    sort_by = sort_by or (TRUSTED_ORDER if TRUSTED_ORDER in compared else metrics[0])
     if sort_by not in compared:
         raise ValueError(f"cannot sort by {sort_by!r}: the table shows {', '.join(metrics)}")
     units = {unit for comparison in compared.values() for unit in comparison.units}
@@ -57,7 +61,7 @@ def overview_table(
     header = ["unit", *(f"{metric} {arrows[metric]}" for metric in metrics)]
     if costs is not None:
         header += ["passes", "seconds"]
-    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    rows = []
     for unit in order:
         cells = [unit]
         for metric, comparison in compared.items():
@@ -66,11 +70,8 @@ def overview_table(
                 continue
             mean = comparison.summaries[unit].mean
             cells.append(f"{mean:.3g} (rank {comparison.average_ranks[unit]:.1f}, {letters[metric][unit]})")
-        if costs is not None:
-            passes, seconds = costs.get(unit, (np.nan, np.nan))
-            cells += [f"{passes:.0f}" if np.isfinite(passes) else "", f"{seconds:.2f}" if np.isfinite(seconds) else ""]
-        lines.append("| " + " | ".join(cells) + " |")
-    return MarkdownTable("\n".join(lines))
+        rows.append([*cells, *cost_cells(costs, unit)])
+    return markdown_table(header, "l" + "r" * (len(header) - 1), rows)
 
 
 def costs_per_unit(cost_rows) -> dict[str, tuple[float, float]]:

@@ -28,7 +28,8 @@ import scikit_posthocs
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from ..tables import MarkdownTable
+from ..methods.ordering import snap_ties
+from ..tables import MarkdownTable, markdown_table
 
 MIN_CASES_FOR_BOOTSTRAP = 20
 MIN_MAX = "min-max"
@@ -37,6 +38,7 @@ BOOTSTRAP_PERCENTILE = "bootstrap 95% (percentile)"  # a constant sample, where 
 NO_VALUE = "no finite value"
 RESAMPLES = 9999  # scipy.stats.bootstrap's default
 BOOTSTRAP_ELEMENTS = 10_000_000  # resampled values held at once (80 MB), by scipy's `batch`
+RANK_TOLERANCE = 1e-3  # of a metric's scale: a gap below it is a tie (far above float noise, below any reported digit)
 
 
 @dataclass(frozen=True)
@@ -248,8 +250,12 @@ def compare(
             f"({len(dropped)} dropped); a comparison needs at least 2. Finite values per unit: {finite}; "
             "leave out the units that are NaN on most cases (units=...)"
         )
-    # Costs: lower is better for every metric, so that rank 1 is the best.
-    costs = -values if higher_is_better else values
+    # Costs: lower is better for every metric, so that rank 1 is the best. Values closer than
+    # RANK_TOLERANCE of the metric's scale tie before ranking: another CPU's float noise must not
+    # split them, each machine its own way (a tie shares its average rank).
+    signed = -values if higher_is_better else values
+    scale = float(np.abs(signed).max()) if signed.size else 0.0
+    costs = np.array([snap_ties(case, RANK_TOLERANCE, scale) for case in signed]).reshape(signed.shape)
     ranks = stats.rankdata(costs, axis=1, method="average").mean(axis=0)
     average_ranks = dict(zip(units, ranks.tolist()))
     if len(units) >= 3 and np.ptp(stats.rankdata(costs, axis=1), axis=1).any():
@@ -261,7 +267,7 @@ def compare(
         friedman_statistic = friedman_p = np.nan
     nemenyi_p = scikit_posthocs.posthoc_nemenyi_friedman(pd.DataFrame(costs, columns=units))
     order = sorted(units, key=lambda u: (average_ranks[u], u))
-    means = costs.mean(axis=0)
+    means = signed.mean(axis=0)
     best_index = min(range(len(units)), key=lambda i: (means[i], ranks[i], units[i]))
     best = units[best_index]
     summaries = summarise(rows, metric, seed, resamples)
@@ -369,25 +375,21 @@ def comparison_table(comparison: Comparison, costs: dict[str, tuple[float, float
     header = ["unit", "mean [interval]", "interval", "finite (NaN)", "average rank", "group", "against the best"]
     if costs is not None:
         header += ["passes", "seconds"]
-    alignment = "|---|---:|---|---:|---:|---|---|" + "---:|" * (len(header) - 7)
-    lines = [caption, "", "| " + " | ".join(header) + " |", alignment]
     letters = c.letters()
+    rows = []
     for unit in c.units:
         s = c.summaries[unit]
         against = c.verdict(unit)
         if unit != c.best:
             against += f" (p = {c.differences[unit].p_holm:.2g})"
-        cells = [
-            unit,
-            str(s),
-            s.interval,
-            f"{s.finite} ({s.missing})",
-            f"{c.average_ranks[unit]:.2f}",
-            letters[unit],
-            against,
-        ]
-        if costs is not None:
-            passes, seconds = costs.get(unit, (np.nan, np.nan))
-            cells += [f"{passes:.0f}" if np.isfinite(passes) else "", f"{seconds:.2f}" if np.isfinite(seconds) else ""]
-        lines.append("| " + " | ".join(cells) + " |")
-    return MarkdownTable("\n".join(lines))
+        cells = [unit, str(s), s.interval, f"{s.finite} ({s.missing})", f"{c.average_ranks[unit]:.2f}", letters[unit]]
+        rows.append([*cells, against, *cost_cells(costs, unit)])
+    return MarkdownTable(caption + "\n\n" + markdown_table(header, "lrlrrll" + "r" * (len(header) - 7), rows))
+
+
+def cost_cells(costs: dict[str, tuple[float, float]] | None, unit: str) -> list[str]:
+    """A unit's passes and seconds per case as table cells (none without `costs`, blank where unknown)."""
+    if costs is None:
+        return []
+    passes, seconds = costs.get(unit, (np.nan, np.nan))
+    return [f"{passes:.0f}" if np.isfinite(passes) else "", f"{seconds:.2f}" if np.isfinite(seconds) else ""]
