@@ -92,6 +92,7 @@ def removal_figure(petsiuk: dict, road: dict, removal_effect: dict):
             colour, style = styles[name]
             ax.plot(fractions, probabilities, color=colour, ls=style, lw=1.2, label=name)
         ax.set_xlabel(f"share of pixels {verb}")
+        ax.set_ylim(-0.02, 1.02)  # a probability; autoscaled, one curve's noise would rescale every curve
         ax.set_title(title, fontsize=9)
     axes[0].set_ylabel("probability of the class")
     names = list(removal_effect)
