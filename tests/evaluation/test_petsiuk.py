@@ -147,7 +147,7 @@ def test_on_a_real_photo_the_areas_equal_an_independent_float64_computation(lite
     # The paper's step (224 pixels, 225 points) for the real map; a coarser one for the random map.
     for name, step in (("integrated_gradients", 224), ("random", 224 * 8)):
         ours = deletion_insertion(context, {name: maps[name]}, step=step, seed=5)[name]
-        order = pixel_order(maps[name], seed=5)  # the shared order, tested in test_removal.py
+        order = pixel_order(maps[name], seed=5)  # the shared order, tested in test_pixel_order.py
         for variant, (start, end) in ends.items():
             probabilities = independent_curve(lite0, context.x, order, start, end, step, context.target)
             area = np.trapezoid(probabilities, np.linspace(0.0, 1.0, len(probabilities)))

@@ -139,7 +139,7 @@ def test_on_a_real_photo_the_curves_equal_an_independent_float64_computation(lit
     # The authors' percentages for the real map; two of them for the random map (the arithmetic is the same).
     for name, percentages in (("integrated_gradients", PERCENTAGES), ("random", (0.1, 0.5))):
         ours = road_curves(context, {name: maps[name]}, percentages=percentages, seed=2)[name]
-        order = pixel_order(maps[name], seed=2)  # the shared order, tested in test_removal.py
+        order = pixel_order(maps[name], seed=2)  # the shared order, tested in test_pixel_order.py
         curves = {}
         for o, removal_order in enumerate(ORDERS):
             curve = [photo_probability[context.target]]
