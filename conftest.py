@@ -7,6 +7,7 @@ them with the committed ones.
 """
 
 import os
+import shutil
 import tempfile
 
 FIGURES_ENV = "HISTORY_OF_INTERPRETATION_FIGURES"
@@ -17,6 +18,12 @@ def pytest_configure(config):
     # with itself would pass without regenerating anything.
     os.environ[FIGURES_ENV] = tempfile.mkdtemp(prefix="regenerated-figures-")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # After a pass nothing in the folder is needed; after a failure it holds the diff images to look at.
+    if exitstatus == 0:
+        shutil.rmtree(os.environ[FIGURES_ENV], ignore_errors=True)
 
 
 # Checked cells compare their numbers within a tolerance (src/coursetools/nbval_numbers.py).
