@@ -85,19 +85,15 @@ def write_report(out: Path, evaluation: Evaluation, seed: int = 0) -> None:
 
 
 def save_ranking_figure(compared: dict, path: Path) -> None:
-    """The critical-difference diagram of every ranked metric, one panel each, baselines in grey."""
+    """The critical-difference diagram of every ranked metric, one panel each, baselines in grey (chapter 12's)."""
     import matplotlib.pyplot as plt
 
     from .. import visualisation as vis
-    from .difference_figures import critical_difference_figure
+    from .figures import ranking_figure
 
     baselines = {unit for c in compared.values() for unit in c.units if is_baseline(unit)}
-    figure, axes = plt.subplots(
-        len(compared), 1, figsize=(10, 2.2 * len(compared) + 0.5), squeeze=False, layout="constrained"
-    )
+    figure = ranking_figure(compared, baselines=baselines)
     try:
-        for ax, comparison in zip(axes[:, 0], compared.values()):
-            critical_difference_figure(comparison, baselines=baselines, ax=ax)
         vis.save_figure(figure, path)
     finally:
         plt.close(figure)
