@@ -8,7 +8,9 @@ computed again on the real model.
 
 from __future__ import annotations
 
+import ast
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -119,3 +121,16 @@ def test_the_committed_grid_table_is_reproduced_on_a_seeded_sample_of_cases(lite
     expected = {(row["image"], row["method"]): row["value"] for row in committed}
     for row in again.rows:
         assert row["value"] == pytest.approx(expected[row["image"], row["method"]], abs=TOLERANCE), row
+
+
+def test_the_verdict_runs_at_chapter_12s_settings():
+    # Chapter 12 keeps its settings in its parameters cell (papermill may change them); the verdict, which
+    # chapter 13 sets beside chapter 12, must run what chapter 12 runs by default.
+    chapter = json.loads((verdict.ROOT / "notebooks" / "12_can_we_trust_them.ipynb").read_text())
+    parameters = next(c for c in chapter["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    assignments = {
+        node.targets[0].id: node.value
+        for node in ast.parse("".join(parameters["source"])).body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+    }
+    assert ast.literal_eval(assignments["SETTINGS"]) == verdict.VERDICT_SETTINGS
