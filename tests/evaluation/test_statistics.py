@@ -258,3 +258,15 @@ def hollow_markers(figure) -> int:
         for line in lines
         if line.get_marker() == "o" and matplotlib.colors.same_color(line.get_markerfacecolor(), "white")
     )
+
+
+def test_the_randomisation_grid_marks_only_a_chaotic_methods_maps_volatile():
+    from history_of_interpretation import visualisation as vis
+    from history_of_interpretation.evaluation.figures import randomisation_grid
+
+    maps = {unit: [np.arange(16.0).reshape(4, 4)] * 3 for unit in ("grad_cam", "guided_ig[steps=16]", "edge_detector")}
+    styles = dict.fromkeys(maps, "grayscale")
+    figure = randomisation_grid(np.zeros((4, 4, 3), np.uint8), maps, ["logits", "stem"], styles)
+    volatile = [ax.images[0].get_gid() == vis.VOLATILE for ax in figure.axes]  # row by row
+    assert volatile == [False] * 3 + [True] * 3 + [False] * 3
+    plt.close(figure)

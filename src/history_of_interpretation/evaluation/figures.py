@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import visualisation as vis
-from ..methods import METHODS
+from ..methods import METHODS, SPECS
 from .difference_figures import critical_difference_figure
 from .units import method_of, split_map_name
 
@@ -39,12 +39,17 @@ def unit_styles(names) -> dict[str, tuple]:
 
 
 def randomisation_grid(image, maps: dict[str, list[np.ndarray]], depths: list[str], styles: dict[str, str]):
-    """Rows: units; columns: the trained model, then each cascading randomisation step."""
+    """Rows: units; columns: the trained model, then each cascading randomisation step. The maps of a
+    method declared chaotic are marked volatile, as everywhere (`visualisation.show_map`)."""
     figure, axes = vis.figure_grid(len(maps), len(depths) + 1, panel_size=1.6)
     for row, (unit, row_maps) in enumerate(maps.items()):
+        method = method_of(unit)
+        chaotic = method is not None and SPECS[method].chaotic
         for column, attribution in enumerate(row_maps):
             title = (["trained", *[f"→ {depth}" for depth in depths]][column]) if row == 0 else None
-            vis.show_map(axes[row, column], attribution, styles[unit], image=image, title=title, colorbar=False)
+            vis.show_map(
+                axes[row, column], attribution, styles[unit], image=image, title=title, colorbar=False, chaotic=chaotic
+            )
         axes[row, 0].set_ylabel(unit.replace("_", " "), fontsize=7)
     figure.suptitle("Cascading randomisation, from the logits down (Adebayo et al. 2018)")
     return figure
