@@ -9,7 +9,7 @@ import re
 import pytest
 
 from coursetools.chapters import load_chapters
-from coursetools.prose import MARKER, check_quoted, quoted_value
+from coursetools.prose import MARKER, check_quoted, quoted_range, quoted_value
 
 CHECKED_CHAPTERS = ("09", "10", "11", "12", "13")
 MEASURED = re.compile(r"(?<![\w.])\d+\.\d+(?![\w.])|\d+(?:\.\d+)?\s?%")  # 0.93, 5.1%, 37 %: measurements
@@ -37,6 +37,15 @@ def test_a_quoted_number_must_round_to_its_measurement():
     with pytest.raises(AssertionError, match="'1281'"):
         check_quoted({"1281": 1282.6})
     check_quoted({"0.93": 0.96}, tolerance=0.05)
+
+
+def test_a_quoted_range_holds_every_measurement_inside_it():
+    assert quoted_range("11% to 42%") == (11.0, 42.0, 0.5) and quoted_range("0.3 to 2.5%") == (0.3, 2.5, 0.05)
+    assert quoted_range("0.94 from 500") == (0.94, 0.94, 0.005)  # one number, said in context
+    check_quoted({"11% to 42%": 11.2, "from 0.3% to 2.5%": 2.54})
+    with pytest.raises(AssertionError, match="'11% to 42%', the measurement is 43.2"):
+        check_quoted({"11% to 42%": 43.2})
+    check_quoted({"11% to 42%": 47}, tolerance=5)
 
 
 @pytest.mark.parametrize(

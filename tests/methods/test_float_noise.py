@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from history_of_interpretation import load_image
-from history_of_interpretation.evaluation.float_noise import PROXIES, already_under, maps_under, spread
+from history_of_interpretation.evaluation.float_noise import PROXIES, already_under, another_order, maps_under, spread
 from history_of_interpretation.methods import METHODS, SPECS, attribute
 
 PHOTO = "chelsea"
@@ -87,3 +87,12 @@ def test_a_proxy_is_recognised_when_this_run_already_runs_under_it(monkeypatch):
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
     monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
     assert already_under("oneDNN off") and not already_under("one thread")
+    assert another_order("oneDNN off") == "one thread" and another_order("one thread") == "one thread"
+
+
+def test_a_process_under_every_proxy_has_no_other_order_to_offer(monkeypatch):
+    for proxy in PROXIES.values():
+        for name, value in proxy.items():
+            monkeypatch.setenv(name, value)
+    with pytest.raises(RuntimeError, match="already runs under every proxy"):
+        another_order("oneDNN off")

@@ -37,6 +37,18 @@ def already_under(proxy: str) -> bool:
     return all(os.environ.get(name) == value for name, value in PROXIES[proxy].items())
 
 
+def another_order(preferred: str) -> str:
+    """`preferred`, unless this process already runs under it; then a proxy it does not run under
+    (computing a map under the order it already has would compare the map with itself)."""
+    if preferred not in PROXIES:
+        raise ValueError(f"unknown proxy {preferred!r}; choose one of {', '.join(PROXIES)}")
+    candidates = [preferred, *(proxy for proxy in PROXIES if proxy != preferred)]
+    found = next((proxy for proxy in candidates if not already_under(proxy)), None)
+    if found is None:
+        raise RuntimeError(f"this process already runs under every proxy ({', '.join(PROXIES)}): none sums otherwise")
+    return found
+
+
 def map_under(proxy: str, method: str, model: str, photo: str, target: int | None = None, **settings) -> np.ndarray:
     """The method's map of `photo` (a sample name or path) by `model`, computed in a new process under `proxy`."""
     return maps_under(proxy, model, photo, [(method, target, settings)])[0]
