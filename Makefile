@@ -79,8 +79,9 @@ figures: $(READY) ## (with IMAGE=, MODEL=, OUT=) rerun the series on your image 
 	$(BIN)/python -m coursetools.series --image "$(IMAGE)" --model "$(MODEL)" --out "$(OUT)" --chapters "$(CHAPTERS)"
 endif
 
+# Two pytest runs side by side (the two longest chapters, and the rest): one alone leaves much of 2 cores idle.
 test: $(READY) ## run the unit tests, every notebook under nbval, and the browser tests of the report and the app
-	$(BIN)/python -m pytest
+	$(BIN)/python -m coursetools.parallel_tests
 
 lint: $(READY) ## check the house rules: ruff's lint rules and formatting, mypy's types (pyproject.toml)
 	$(BIN)/ruff check .

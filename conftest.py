@@ -28,3 +28,4 @@ def pytest_sessionfinish(session, exitstatus):
 
 # Checked cells compare their numbers within a tolerance (src/coursetools/nbval_numbers.py).
 pytest_plugins = ["coursetools.nbval_numbers"]
+
