@@ -28,4 +28,3 @@ def pytest_sessionfinish(session, exitstatus):
 
 # Checked cells compare their numbers within a tolerance (src/coursetools/nbval_numbers.py).
 pytest_plugins = ["coursetools.nbval_numbers"]
-
