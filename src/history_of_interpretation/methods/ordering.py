@@ -10,7 +10,9 @@ Values closer than a tolerance a little coarser than float noise
 (`TOLERANCE` of the values' scale) are taken as ties, decided by index.
 Values that differ by more are ordered as before; true near-ties (about as
 close as the tolerance, not equal) remain a matter of chance, which no rule
-that keeps the method can remove.
+that keeps the method can remove. The same ties, snapped to one value
+(`snap_ties`), let a ranking of metric values give tied units one average
+rank; `beyond_noise` zeroes differences within float noise of their terms.
 """
 
 from __future__ import annotations
