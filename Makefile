@@ -108,10 +108,11 @@ test-colab: $(COLAB_READY) ## the unit tests and one chapter in Colab's runtime 
 		--ignore tests/course/test_report.py --ignore tests/course/test_book.py --ignore tests/app \
 		--deselect tests/course/test_series.py::test_make_reports_a_missing_image_before_running_notebooks
 
-bench: $(READY) ## time every method and chapter 12's curves against their floors; the evaluation serial and on Ray
+bench: $(READY) ## time every method and chapter 12's curves against their floors; the evaluation serial, on Ray, against its floor
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/curves.py
 	$(BIN)/python benchmarks/evaluation_throughput.py
+	$(BIN)/python benchmarks/evaluation_cost.py
 
 evaluate: $(READY) ## (IMAGES=, OUT=, MODEL=, METHODS=, ENGINE=ray) sanity checks and faithfulness on your photos into OUT
 	$(BIN)/python -m history_of_interpretation.evaluation --images "$(IMAGES)" --out "$(OUT)" \

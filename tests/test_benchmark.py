@@ -11,10 +11,14 @@ import argparse
 import pytest
 from toy_models import conv_bundle, random_image
 
-from benchmarks import floor, goals, report
+from benchmarks import evaluation_cost, floor, goals, report
 from benchmarks.children import measure_method
 from benchmarks.pair import BudgetedCalls, BudgetSpent, scaled_seconds
 from benchmarks.rows import EXTRA_ROWS, ROWS, ROWS_BY_KEY, Row, all_rows
+from history_of_interpretation.evaluation.baselines import references
+from history_of_interpretation.evaluation.driver import Plan
+from history_of_interpretation.evaluation.engines import Job, Measurer
+from history_of_interpretation.evaluation.units import Unit
 from history_of_interpretation.methods import METHODS, SPECS
 
 # --- rows ----------------------------------------------------------------------
@@ -242,3 +246,48 @@ def test_the_markdown_report_holds_the_tables_and_the_goals():
     assert report.main_table(entries) in text and report.pass_time_table(SWEEP) in text
     assert "gradient (blur_ig): forward+backward to the input" in text
     assert text.endswith("## Goals\n\n```\nPASS  x: y\n```\n")
+
+
+# --- the evaluation's cost against its floor ---------------------------------------------
+
+
+def test_a_job_is_priced_in_parts_that_cover_every_pass_it_made():
+    toy = conv_bundle(size=32, classes=10, strides=4)
+    plan = Plan(
+        ("deletion", "model_randomisation", "class_sensitivity"),
+        depths=tuple(toy.group_names),
+        options={"step": 128},
+    )
+    sweep = {kind: {1: 0.004, 8: 0.002} for kind in ("forward", "gradient", "layer_gradient")}
+    job = Job("photo", Unit.of_method("vanilla_gradient"))
+    record = evaluation_cost.measure_job(
+        Measurer(toy, plan), job, random_image(32, seed=1), sweep, "photos", False, True
+    )
+    maps = 1 + len(references(SPECS["vanilla_gradient"]))
+    passes = {part: count for part, (_, _, count) in record.parts.items()}
+    # Deletion: 32 x 32 / 128 + 1 points per map; each cascade depth and the other class remake the map once.
+    assert passes == {
+        "method": 1,
+        "deletion": 9 * maps,
+        "model_randomisation": len(toy.group_names),
+        "class_sensitivity": 1,
+    }
+    assert record.floor == pytest.approx(sum(part_floor for _, part_floor, _ in record.parts.values()))
+    assert record.floor > 0 and record.seconds > 0
+
+
+def _job(half, unit, seconds, floor, warm_up=False):
+    return evaluation_cost.JobCost(half, unit, warm_up, seconds, floor)
+
+
+def test_the_cost_table_leaves_the_warm_ups_out_and_holds_each_half_to_the_goal():
+    records = [
+        _job("grid", "grad_cam", 50.0, 1.0, warm_up=True),  # compiling: would fail the goal if counted
+        _job("grid", "grad_cam", 1.2, 1.0),
+        _job("grid", "grad_cam", 1.0, 1.0),
+        _job("photos", "grad_cam", 30.0, 10.0),
+    ]
+    table = "\n".join(evaluation_cost.unit_table(records))
+    assert "| grad_cam | 1.10 | 1.00 | 1.10 | 30.00 | 10.00 | 3.00 |" in table
+    assert "grid: 2.2 s against a floor of 2.0 s: 1.10x (PASS, goal 1.3x)" in table
+    assert "photos: 30.0 s against a floor of 10.0 s: 3.00x (MISS, goal 1.3x)" in table

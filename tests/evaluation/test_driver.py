@@ -163,3 +163,16 @@ def test_every_removal_metric_scores_every_map_and_counts_its_passes(toy):
     # Petsiuk's three variants share their batches: 3 curves x (32 x 32 / 128 + 1) points for each of the 2 maps;
     # ROAD: 2 orders x 7 percentages per map.
     assert measurement.cost.metric_passes == 2 * 3 * 9 + 2 * 2 * 7
+
+
+def test_the_maps_the_metrics_remake_count_their_passes_by_kind(toy):
+    # Each cascade depth and the other class remake the vanilla gradient's map: one gradient pass each.
+    plan = Plan(("model_randomisation", "class_sensitivity"), depths=tuple(toy.group_names))
+    evaluation = evaluate(
+        toy, {"photo": random_image(SIZE, seed=3)}, plan_units(["vanilla_gradient"]), plan, progress=False
+    )
+    measurement = evaluation.get("photo", "vanilla_gradient")
+    assert measurement.subject.result.pass_counts == {"gradient": 1}
+    assert measurement.subject.rerun_passes == {"gradient": len(toy.group_names) + 1}
+    passes = {name: spent for name, (_, spent) in measurement.cost.by_metric.items()}
+    assert passes == {"model_randomisation": {"gradient": len(toy.group_names)}, "class_sensitivity": {"gradient": 1}}

@@ -64,6 +64,8 @@ class Cost:
     seconds: float = 0.0
     metric_passes: int = 0  # images the removal metrics sent through the network for this unit's maps
     metric_seconds: float = 0.0
+    # Per metric: its seconds and passes by kind, the maps it remade included (not logged; the cost benchmark reads it).
+    by_metric: dict[str, tuple[float, dict[str, int]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -160,10 +162,16 @@ def measure(
         maps[f"{unit.name}:{reference.name}"] = np.asarray(reference.make(subject, subject.rng(reference.name)))
     rows = []
     for name in plan.applicable(unit):
-        started, passes = time.perf_counter(), subject.context.passes()
+        started, passes, spent = time.perf_counter(), subject.context.passes(), subject.passes_by_kind()
         values = METRIC_SPECS[name].function(subject)
-        cost.metric_seconds += time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        cost.metric_seconds += seconds
         cost.metric_passes += subject.context.passes() - passes
+        now = subject.passes_by_kind()
+        cost.by_metric[name] = (
+            seconds,
+            {kind: now[kind] - spent.get(kind, 0) for kind in now if now[kind] > spent.get(kind, 0)},
+        )
         rows += [_row(image_name, map_name, name, value) for map_name, value in values.items()]
     return Measurement(image_name, unit, rows, cost, subject)
 

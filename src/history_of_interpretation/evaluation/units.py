@@ -103,11 +103,19 @@ class Subject:
     metrics: tuple[str, ...] = ()  # the evaluation's metrics that score this subject
     options: dict = field(default_factory=dict)  # the evaluation's settings for metrics (Plan.options)
     memo: dict = field(default_factory=dict)
+    rerun_passes: dict[str, int] = field(default_factory=dict)  # by kind: what the maps `explain` remade cost
 
     @cached_property
     def context(self) -> Context:
         """The photo, target and counted model calls that metrics send their images through."""
         return Context(self.bundle, self.image, self.target, self.batch_size)
+
+    def passes_by_kind(self) -> dict[str, int]:
+        """Images its metrics have sent through a network so far, by kind: their own and the maps they remade."""
+        spent = dict(self.context.pass_counts())
+        for kind, passes in self.rerun_passes.items():
+            spent[kind] = spent.get(kind, 0) + passes
+        return spent
 
     def rng(self, *tags: str) -> np.random.Generator:
         """A generator that depends only on the seed, the photo's name, the unit and `tags`."""
@@ -119,6 +127,7 @@ class Subject:
 
         A method with a seed runs with `seed` where given (a fresh draw);
         a baseline's map does not depend on the model (the edge detector) and is returned as measured.
+        Its passes add to `rerun_passes` (the cost benchmark prices them).
         """
         method = self.unit.method
         if method is None:
@@ -130,4 +139,6 @@ class Subject:
         result = attribute(
             method, bundle or self.bundle, self.image, target=target, batch_size=self.batch_size, **settings
         )
+        for kind, passes in result.pass_counts.items():
+            self.rerun_passes[kind] = self.rerun_passes.get(kind, 0) + passes
         return result.map
