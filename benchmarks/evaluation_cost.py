@@ -1,22 +1,24 @@
 #!/usr/bin/env python
 """The verdict's cost per case against its floor: every pass a unit makes, priced as `make bench` prices a method.
 
-    .venv/bin/python benchmarks/evaluation_cost.py [--photos chelsea,coffee] [--cases 4] [--methods a,b] [--quick]
+    .venv/bin/python benchmarks/evaluation_cost.py [--photos chelsea,coffee] [--cases 4] [--photo-methods a,b]
 
 The goal (issue 20): a case costs at most 1.3x its methods' own floors plus
 its metrics' forward passes. A verdict-like workload (efficientnet_lite0,
-`VERDICT_SETTINGS`; the verdict's photo metrics on sample photos, the grid
-pointing game on seeded grid cases) runs job by job through the engines'
-`Measurer`. Every pass a job makes is counted by kind: the method's own run,
-the images its metrics send through the network, and the maps they remake on
-randomised models, for another class or with another seed
-(`Subject.rerun_passes`). Right after each job a `floor.FloorProbe` times
-those passes at their best batch size (picked by a sweep at the start, as
-`make bench` does) in this process, so that a machine that slows down moves
-the job and its floor alike. The first photo and the first grid case also
-compile the methods' calls and the randomised model's: they are measured but
-left out of the ratios. It prints, per unit and per metric, the seconds, the
-floor and their ratio.
+`VERDICT_SETTINGS`) runs job by job through the engines' `Measurer`: the
+grid pointing game on seeded grid cases with every method (`--methods`), the
+verdict's photo metrics on sample photos with a few methods of every kind of
+pass (`--photo-methods`; a photo unit takes half a minute to two). Every
+pass a job makes is counted by kind: the method's own run, the images its
+metrics send through the network, and the maps they remake on randomised
+models, for another class or with another seed (`Subject.rerun_passes`).
+Right after each job a `floor.FloorProbe` times those passes at their best
+batch size (picked by a sweep at the start, as `make bench` does) in this
+process, so that a machine that slows down moves the job and its floor
+alike. The first photo and the first grid case also compile the methods'
+calls and the randomised model's: they are measured but left out of the
+ratios. It prints, per unit and per metric, the seconds, the floor and their
+ratio; `--quick` (one timed call per price) is for checking the script.
 """
 
 from __future__ import annotations
@@ -46,13 +48,14 @@ from history_of_interpretation.evaluation.verdict import (  # noqa: E402
     PHOTO_METRICS,
     VERDICT_SETTINGS,
 )
+from history_of_interpretation.methods import METHODS  # noqa: E402
 
 from .children import pass_times  # noqa: E402
 from .floor import FloorProbe  # noqa: E402
 
 MODEL = "efficientnet_lite0"
 PHOTOS = "chelsea,coffee"
-METHODS = "vanilla_gradient,grad_cam,guided_backprop,smoothgrad,integrated_gradients,rise,xrai"
+PHOTO_METHODS = "vanilla_gradient,grad_cam,guided_backprop,smoothgrad,integrated_gradients,rise,xrai"
 CASES = 4
 SEED = 0
 GOAL = 1.3
@@ -143,35 +146,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", default=PHOTOS, help=f"sample names, the first a warm-up (default {PHOTOS})")
     parser.add_argument("--cases", type=int, default=CASES, help=f"grid cases, the first a warm-up (default {CASES})")
-    parser.add_argument("--methods", default=METHODS, help=f"comma-separated (default {METHODS})")
+    parser.add_argument("--methods", default=",".join(METHODS), help="the grid cases' methods (default: every one)")
+    parser.add_argument("--photo-methods", default=PHOTO_METHODS, help=f"the photos' methods (default {PHOTO_METHODS})")
     parser.add_argument("--quick", action="store_true", help="one timed call per price: for checking the script")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     bundle = load_model(MODEL)
-    units = plan_units(args.methods.split(","), VERDICT_SETTINGS)
-    sweep_started = time.perf_counter()
     target = int(np.argmax(bundle.logits(load_image("chelsea", bundle.input_size))[0]))
     sweep = pass_times(argparse.Namespace(target=target, quick=args.quick))["per_image_seconds"]
-    print(f"sweep of pass times: {time.perf_counter() - sweep_started:.0f} s", file=sys.stderr)
     records = []
     cases = build_cases(bundle, args.cases, seed=SEED)
     grid = Measurer(bundle, Plan(GRID_METRICS, seed=SEED))
     for index, case in enumerate(cases):
-        for unit in units:
+        for unit in plan_units(args.methods.split(","), VERDICT_SETTINGS):
             job = Job(case.name, unit, case.target_class, case)
             records.append(measure_job(grid, job, case.image, sweep, "grid", index == 0, args.quick))
     photos = Measurer(bundle, Plan(PHOTO_METRICS, depths=tuple(bundle.depths(DEFAULT_DEPTHS)), seed=SEED))
     for index, name in enumerate(args.photos.split(",")):
         image = load_image(name, bundle.input_size)
-        for unit in units:
+        for unit in plan_units(args.photo_methods.split(","), VERDICT_SETTINGS):
             records.append(measure_job(photos, Job(name, unit), image, sweep, "photos", index == 0, args.quick))
-            print(
-                f"  {name} {unit.name}: {records[-1].seconds:.1f} s, floor {records[-1].floor:.1f} s", file=sys.stderr
-            )
+            last = records[-1]
+            print(f"  {name} {unit.name}: {last.seconds:.1f} s, floor {last.floor:.1f} s", file=sys.stderr)
     print(f"{MODEL}, {os.cpu_count()} cores, load average {load:.1f} before and {os.getloadavg()[0]:.1f} after")
-    print(
-        f"{len(cases) - 1} grid cases and {len(args.photos.split(',')) - 1} photo(s) after the warm-ups: {args.methods}"
-    )
+    print(f"grid: {len(cases) - 1} cases after the warm-up; {args.methods}")
+    print(f"photos: {len(args.photos.split(',')) - 1} after the warm-up; {args.photo_methods}\n")
     print("\n".join(unit_table(records)))
     print("\nWhere a photo unit's time goes (its parts, per unit):\n")
     print("\n".join(part_table(records)))
