@@ -122,7 +122,9 @@ def test_score_cam_follows_the_papers_equations(toy, toy_image, target, top_k):
     assert sorted(result.extras["channels"]) == sorted(channels)
     assert result.pass_counts == {"forward": len(channels) + 1, "layer_gradient": 1}
     order = np.argsort(result.extras["channels"])
-    np.testing.assert_allclose(result.extras["weights"][order], weights[np.argsort(channels)], atol=1e-7)
+    # The reference calls the model one image at a time, the method in batches of 3: their float32 sums differ in
+    # the last places (2.2e-7 on probabilities near 0.45 with oneDNN off), far below the weights themselves.
+    np.testing.assert_allclose(result.extras["weights"][order], weights[np.argsort(channels)], atol=1e-6)
     assert np.ptp(weights) > 0 and expected.max() > 0  # the channels score differently; the map is not empty
     np.testing.assert_allclose(result.map, expected, atol=2e-6)
 
