@@ -144,7 +144,9 @@ def part_table(records: list[JobCost]) -> list[str]:
 def main() -> None:
     """Measure the workload and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--photos", default=PHOTOS, help=f"sample names, the first a warm-up (default {PHOTOS})")
+    parser.add_argument(
+        "--photos", default=PHOTOS, help=f'sample names, the first a warm-up; "" for none (default {PHOTOS})'
+    )
     parser.add_argument("--cases", type=int, default=CASES, help=f"grid cases, the first a warm-up (default {CASES})")
     parser.add_argument("--methods", default=",".join(METHODS), help="the grid cases' methods (default: every one)")
     parser.add_argument("--photo-methods", default=PHOTO_METHODS, help=f"the photos' methods (default {PHOTO_METHODS})")
@@ -162,7 +164,8 @@ def main() -> None:
             job = Job(case.name, unit, case.target_class, case)
             records.append(measure_job(grid, job, case.image, sweep, "grid", index == 0, args.quick))
     photos = Measurer(bundle, Plan(PHOTO_METRICS, depths=tuple(bundle.depths(DEFAULT_DEPTHS)), seed=SEED))
-    for index, name in enumerate(args.photos.split(",")):
+    photo_names = [name for name in args.photos.split(",") if name]  # --photos "": the grid cases alone
+    for index, name in enumerate(photo_names):
         image = load_image(name, bundle.input_size)
         for unit in plan_units(args.photo_methods.split(","), VERDICT_SETTINGS):
             records.append(measure_job(photos, Job(name, unit), image, sweep, "photos", index == 0, args.quick))
@@ -170,7 +173,7 @@ def main() -> None:
             print(f"  {name} {unit.name}: {last.seconds:.1f} s, floor {last.floor:.1f} s", file=sys.stderr)
     print(f"{MODEL}, {os.cpu_count()} cores, load average {load:.1f} before and {os.getloadavg()[0]:.1f} after")
     print(f"grid: {len(cases) - 1} cases after the warm-up; {args.methods}")
-    print(f"photos: {len(args.photos.split(',')) - 1} after the warm-up; {args.photo_methods}\n")
+    print(f"photos: {max(len(photo_names) - 1, 0)} after the warm-up; {args.photo_methods}\n")
     print("\n".join(unit_table(records)))
     print("\nWhere a photo unit's time goes (its parts, per unit):\n")
     print("\n".join(part_table(records)))

@@ -26,6 +26,28 @@ REGENERATED_PREFIX = "regenerated-figures-"  # the root conftest.py's fresh fold
 PUBLISHED = sorted(FIGURE_DIR.glob("*.png"))
 CHANGED_PIXEL = 0.1  # a pixel differs if a channel moved by more than 10% of its range
 MAX_CHANGED_SHARE = 0.005  # a figure differs if more than 0.5% of its pixels did
+# Figures that another float summation order alone moves by more than that: measured (share of changed pixels)
+# against the committed PNG under the proxies for another CPU (tests/methods/test_float_noise.py: oneDNN off, one
+# intra-op thread) on 2026-11-30, with what moves. Each may change by twice its largest measured share.
+FLOAT_ORDER_SPREAD = {
+    "19_randomisation_grid.png": (
+        {"oneDNN off": 0.0105},
+        "maps on models randomised down to block03 and the stem, whose output hardly depends on the photo: "
+        "their gradients and Score-CAM's increases are float noise",
+    ),
+    "20_randomisation_curves.png": (
+        {"oneDNN off": 0.0135},
+        "similarities (means over 3 photos) of those noise maps move by about 0.005, a line's width",
+    ),
+    "21_deletion_insertion.png": (
+        {"oneDNN off": 0.0126},
+        "ROAD and insertion curves that a few near-tied pixels reorder, and Guided IG's (chaotic) curves",
+    ),
+    "22_ranking.png": (
+        {"oneDNN off": 0.0180},
+        "SIC's ranks: on 2 photos PIC's stepped curves leave many units within float noise of each other",
+    ),
+}
 
 
 def load_rgb(path: Path) -> np.ndarray:
@@ -41,14 +63,20 @@ def volatile_mask(shape, *paths: Path, margin: int = 2) -> np.ndarray:
     return mask
 
 
+def tolerance(figure_name: str) -> float:
+    """The share of pixels a regenerated figure may change: twice its measured float-order spread, or 0.5%."""
+    spread, _ = FLOAT_ORDER_SPREAD.get(figure_name, ({}, ""))
+    return max(MAX_CHANGED_SHARE, 2 * max(spread.values(), default=0.0))
+
+
 def compare_png(published: Path, regenerated: Path) -> tuple[float, Path | None]:
-    """Share of changed pixels, volatile text left out; on failure also writes <name>.diff.png beside the new one."""
+    """Share of changed pixels, volatile text left out; beyond the figure's tolerance also writes <name>.diff.png."""
     old, new = load_rgb(published), load_rgb(regenerated)
     if old.shape != new.shape:
         return 1.0, None
     changed = (np.abs(old - new).max(axis=2) > CHANGED_PIXEL) & ~volatile_mask(old.shape, published, regenerated)
     share = float(changed.mean())
-    if share <= MAX_CHANGED_SHARE:
+    if share <= tolerance(published.name):
         return share, None
     diff = (new * 0.3 * 255).astype(np.uint8)
     diff[changed] = (255, 0, 255)
@@ -99,22 +127,39 @@ def test_figure_regenerates(published: Path, regenerated: Path):
     fresh = regenerate(regenerated, published.name)
     assert fresh.exists(), f"{published.name}: its chapter did not write it (expected in {regenerated})"
     share, diff_path = compare_png(published, fresh)
-    assert share <= MAX_CHANGED_SHARE, (
+    assert share <= tolerance(published.name), (
         f"{published.name} differs from its regenerated version in {share:.1%} of pixels "
-        f"(tolerance {MAX_CHANGED_SHARE:.1%}); diff image: {diff_path}. If the change is intended, "
+        f"(tolerance {tolerance(published.name):.1%}); diff image: {diff_path}. If the change is intended, "
         "run `make figures` and commit figures/ with the notebooks."
     )
 
 
+def corrupt(published: Path, folder: Path, rows: slice, columns: slice) -> Path:
+    """A copy of the figure with one block of pixels inverted."""
+    pixels = (load_rgb(published) * 255).astype(np.uint8)
+    pixels[rows, columns] = 255 - pixels[rows, columns]
+    corrupted = folder / published.name
+    Image.fromarray(pixels).save(corrupted)
+    return corrupted
+
+
 def test_comparison_detects_a_changed_figure(tmp_path):
     published = PUBLISHED[0]
-    corrupted = tmp_path / published.name
-    pixels = (load_rgb(published) * 255).astype(np.uint8)
-    height, width = pixels.shape[:2]
-    pixels[: height // 4, : width // 4] = 255 - pixels[: height // 4, : width // 4]
-    Image.fromarray(pixels).save(corrupted)
-    share, diff_path = compare_png(published, corrupted)
+    height, width = load_rgb(published).shape[:2]
+    share, diff_path = compare_png(published, corrupt(published, tmp_path, slice(height // 4), slice(width // 4)))
     assert share > MAX_CHANGED_SHARE and diff_path is not None and diff_path.exists()
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT_ORDER_SPREAD))
+def test_a_figure_with_a_measured_spread_still_fails_when_one_method_s_row_changes(tmp_path, name):
+    published = FIGURE_DIR / name
+    assert published in PUBLISHED
+    height = load_rgb(published).shape[0]
+    # Figure 19 draws a method per row, 16 rows: a sixteenth of the height across the whole width.
+    share, _ = compare_png(
+        published, corrupt(published, tmp_path, slice(height // 2, height // 2 + height // 16), slice(None))
+    )
+    assert share > tolerance(name)
 
 
 def test_comparison_ignores_volatile_text_and_nothing_else(tmp_path):
