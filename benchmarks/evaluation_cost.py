@@ -52,13 +52,13 @@ from history_of_interpretation.methods import METHODS  # noqa: E402
 
 from .children import pass_times  # noqa: E402
 from .floor import FloorProbe  # noqa: E402
+from .goals import FLOOR_RATIO_GOAL as GOAL  # noqa: E402
 
 MODEL = "efficientnet_lite0"
 PHOTOS = "chelsea,coffee"
 PHOTO_METHODS = "vanilla_gradient,grad_cam,guided_backprop,smoothgrad,integrated_gradients,rise,xrai"
 CASES = 4
 SEED = 0
-GOAL = 1.3
 HALVES = ("grid", "photos")
 
 
