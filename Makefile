@@ -105,7 +105,7 @@ $(COLAB_READY): colab-runtime.txt requirements-colab.txt pyproject.toml src/cour
 	touch $@
 
 test-colab: $(COLAB_READY) ## the unit tests, one chapter and its figures in Colab's runtime (Python 3.13, TensorFlow 2.20)
-	HISTORY_OF_INTERPRETATION_RUNTIME=colab $(COLAB_VENV)/bin/python -m pytest tests notebooks/$(COLAB_CHAPTER).ipynb \
+	HISTORY_OF_INTERPRETATION_RUNTIME=colab $(COLAB_VENV)/bin/python -m pytest notebooks/$(COLAB_CHAPTER).ipynb tests \
 		-k "not test_figure_regenerates $(foreach figure,$(notdir $(FIGURES_OF_$(COLAB_CHAPTER))),or $(figure))" \
 		--ignore tests/course/test_platforms.py \
 		--ignore tests/course/test_report.py --ignore tests/course/test_book.py --ignore tests/app \
