@@ -107,7 +107,7 @@ def restart_kernel(stale: list[str]) -> None:
     print(f"This session had loaded {', '.join(stale)}. Restarting it once: when it reconnects, run this cell again.")
     from IPython import get_ipython  # only in the reader's kernel, which always has IPython
 
-    get_ipython().kernel.do_shutdown(restart=True)
+    get_ipython().kernel.do_shutdown(True)  # restart=True; the call condacolab and Google's Colab notebooks make
 
 
 def runtime_requirements() -> str:
