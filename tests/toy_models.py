@@ -7,6 +7,7 @@ are either set by hand or drawn from a seeded generator.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -65,6 +66,18 @@ def conv_bundle(size: int = 16, classes: int = 1000, filters: int = 4, seed: int
         [rng.normal(0, 1.0, (filters, classes)).astype("float32"), rng.normal(0, 0.1, classes).astype("float32")]
     )
     return bundle(model, size, "conv_act", classes, name="toy_conv")
+
+
+def conv_bundle_on_ray(ready_folder: str, **options) -> ModelBundle:
+    """conv_bundle, built in a Ray worker that then leaves a file named after its node in `ready_folder`.
+
+    The node-kill test waits for its victim's file: from then on the driver keeps jobs in flight there.
+    """
+    import ray
+
+    built = conv_bundle(**options)
+    (Path(ready_folder) / ray.get_runtime_context().get_node_id()).touch()
+    return built
 
 
 def function_bundle(size: int, logit0, classes: int = 2, name: str = "toy_function") -> ModelBundle:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from toy_models import conv_bundle, random_image
+from toy_models import conv_bundle, conv_bundle_on_ray, random_image
 
 from history_of_interpretation.evaluation.driver import Plan, evaluate, plan_units
 from history_of_interpretation.evaluation.engines import Job, Measurer, RayEngine, SerialEngine, make_engine
@@ -118,26 +118,39 @@ def test_the_rows_on_two_nodes_equal_the_serial_run_bit_for_bit(cluster, serial_
 
 
 def test_a_node_killed_mid_run_loses_no_row_and_repeats_none(cluster, serial_run, toy, tmp_path):
-    # The kill is timed from outside: on a busy machine the victim's worker may still be loading the model
-    # when the first unit is committed elsewhere, and then no job of its is lost (the engine only starts a
-    # new worker). Such a try proves nothing about lost jobs, so it is repeated, on a fresh folder.
+    # The kill waits until the victim's worker has loaded the model (its ready file) and two more units are
+    # committed: by then the driver keeps two of its jobs in flight there. (Timed on the first commit alone, a
+    # busy machine still had the victim loading, and no job was lost.) Should the queue have run dry first, the
+    # try proves nothing about lost jobs, so it is repeated, on a fresh folder.
     for attempt in range(KILL_ATTEMPTS):
-        out = tmp_path / f"attempt{attempt}"
-        engine = ray_engine(cluster)
+        out, ready = tmp_path / f"attempt{attempt}", tmp_path / f"ready{attempt}"
+        ready.mkdir()
+        engine = RayEngine(functools.partial(conv_bundle_on_ray, str(ready), size=SIZE), address=cluster.address)
         victim = next(iter(cluster.worker_nodes))
 
-        def kill_the_node_once_a_unit_is_committed(out=out, victim=victim):
-            while committed_units(out) < 1:
-                time.sleep(0.01)
+        finished = threading.Event()  # the run ended before the victim had jobs: the killer gives up
+
+        def kill_the_node_once_it_has_jobs(
+            out=out, victim_ready=ready / victim.node_id, victim=victim, finished=finished
+        ):
+            while not victim_ready.exists():
+                if finished.wait(0.01):
+                    return
+            committed = committed_units(out)
+            while committed_units(out) < committed + 2:
+                if finished.wait(0.01):
+                    return
             cluster.remove_node(victim, allow_graceful=False)
 
-        killer = threading.Thread(target=kill_the_node_once_a_unit_is_committed, daemon=True)
+        killer = threading.Thread(target=kill_the_node_once_it_has_jobs, daemon=True)
         killer.start()
         try:
             run(toy, out, engine)
         finally:
+            finished.set()
             killer.join()
-            cluster.add_node(num_cpus=1)  # two nodes again for the next try and the tests after this one
+            if victim not in cluster.worker_nodes:
+                cluster.add_node(num_cpus=1)  # two nodes again for the next try and the tests after this one
         rows = read(out / "evaluation.csv")
         assert len(rows) == len(set(rows))
         assert rows == read(serial_run / "evaluation.csv")
