@@ -106,8 +106,8 @@ def cluster():
             os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
 
 
-def ray_engine(cluster) -> RayEngine:
-    return RayEngine(TOY, address=cluster.address)
+def ray_engine(cluster, model=TOY) -> RayEngine:
+    return RayEngine(model, address=cluster.address)
 
 
 def test_the_rows_on_two_nodes_equal_the_serial_run_bit_for_bit(cluster, serial_run, toy, tmp_path):
@@ -125,7 +125,7 @@ def test_a_node_killed_mid_run_loses_no_row_and_repeats_none(cluster, serial_run
     for attempt in range(KILL_ATTEMPTS):
         out, ready = tmp_path / f"attempt{attempt}", tmp_path / f"ready{attempt}"
         ready.mkdir()
-        engine = RayEngine(functools.partial(conv_bundle_on_ray, str(ready), size=SIZE), address=cluster.address)
+        engine = ray_engine(cluster, functools.partial(conv_bundle_on_ray, str(ready), size=SIZE))
         victim = next(iter(cluster.worker_nodes))
 
         finished = threading.Event()  # the run ended before the victim had jobs: the killer gives up
